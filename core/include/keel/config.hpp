@@ -1,0 +1,40 @@
+// keel/config.hpp: the compile-time choices of a heap, in one place.
+//
+// A heap's options are a structural value (`HeapOptions`) passed as a non-type template
+// parameter, so that everything switched off is removed by `if constexpr` and costs nothing:
+//
+//     keel::Heap<keel::FailOnOom, keel::HeapOptions{.statistics = false}> heap;
+//
+// The checking levels are described in docs/design.md (section 7) and docs/errors.md.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace keel {
+
+/// How much a heap checks the pointers and blocks it is handed.
+enum class Checking : std::uint8_t {
+  none,   ///< no checks: a bad free is undefined behaviour, as with most libc heaps
+  basic,  ///< O(1) checks on free and reallocate (the default); see docs/design.md section 7
+};
+
+/// The options of one heap type.
+struct HeapOptions {
+  /// Keep O(1) statistics (bytes in use, peak, counts). Off: the counters are not even stored.
+  bool statistics = true;
+  /// Checks made on the pointers passed to free and reallocate.
+  Checking checking = Checking::basic;
+  /// How many free blocks the bounded best-effort search may look at when the O(1) good-fit
+  /// search finds nothing (docs/design.md section 3). 0 turns the search off.
+  std::uint16_t search_limit = 8;
+};
+
+/// The alignment of `allocate(size)` without an explicit alignment: the target's
+/// `alignof(std::max_align_t)` (8 on 32-bit Arm, 16 on x86_64).
+inline constexpr std::size_t kDefaultAlignment = alignof(std::max_align_t);
+
+/// How many times one request may call the OOM policy before it fails.
+inline constexpr unsigned kMaxOomRetries = 4;
+
+}  // namespace keel

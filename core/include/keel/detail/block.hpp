@@ -1,0 +1,125 @@
+// keel/detail/block.hpp: the block layout, byte by byte (docs/design.md section 1).
+//
+//  used block (g granules = 8·g bytes)          free block (g >= 2 granules)
+//  byte 0      4                      8g          byte 0      4        8        12        8g-4   8g
+//  +-----------+----------------------+           +-----------+--------+--------+- ... --+------+
+//  |  header   | payload (8g-4 bytes) |           |  header   |  next  |  prev  | unused | size |
+//  +-----------+----------------------+           +-----------+--------+--------+- ... --+------+
+//   block ≡ 4 (mod 8), payload ≡ 0 (mod 8)         next, prev: 32-bit granule offsets; footer = g
+//
+//  header word:  bits 31..3 size in granules | bit 2 PADDED | bit 1 PREV_USED | bit 0 USED
+//
+// Why this order: the header is the only word a used block owns, so it carries what free()
+// needs without reading a neighbour's payload: the size (to find the right neighbour), USED (for
+// the right neighbour's coalescing and for double-free detection) and PREV_USED (whether the
+// left neighbour's footer is valid). The links sit where a free block's payload would start, so
+// that 16 bytes hold header, next, prev and footer exactly.
+//
+// A block is named by the address of its header (`std::byte*`). All reads and writes of
+// metadata go through load_word/store_word (a 4-byte memcpy, one instruction), which keeps them
+// free of alignment and aliasing assumptions about the caller's bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace keel::detail {
+
+using Word = std::uint32_t;
+
+inline constexpr std::size_t kGranule = 8;      ///< bytes per granule
+inline constexpr unsigned kGranuleShift = 3;    ///< log2(kGranule)
+inline constexpr std::size_t kHeaderBytes = 4;  ///< bytes of header in front of every payload
+inline constexpr Word kMinBlockGranules = 2;    ///< header + next + prev + footer
+inline constexpr Word kPadGranules = 1;         ///< the pad in front of a PADDED block
+
+inline constexpr Word kUsedBit = 1U;      ///< this block is in use
+inline constexpr Word kPrevUsedBit = 2U;  ///< the physically previous block is in use
+inline constexpr Word kPaddedBit = 4U;    ///< a one-granule pad in front belongs to this block
+inline constexpr Word kFlagBits = 7U;
+inline constexpr unsigned kSizeShift = 3;  ///< the size sits above the three flags
+inline constexpr Word kMaxBlockGranules = (Word{1} << 29) - 1;
+
+inline constexpr std::size_t kNextLinkOffset = 4;  ///< free block: offset of the next link
+inline constexpr std::size_t kPrevLinkOffset = 8;  ///< free block: offset of the previous link
+
+[[nodiscard]] inline Word load_word(const std::byte* at) {
+  Word value;
+  __builtin_memcpy(&value, at, sizeof value);
+  return value;
+}
+
+inline void store_word(std::byte* at, Word value) {
+  __builtin_memcpy(at, &value, sizeof value);
+}
+
+[[nodiscard]] constexpr Word make_header(Word granules, Word flags) {
+  return (granules << kSizeShift) | flags;
+}
+[[nodiscard]] constexpr Word granules_of(Word header) {
+  return header >> kSizeShift;
+}
+[[nodiscard]] constexpr std::size_t bytes_of(Word granules) {
+  return static_cast<std::size_t>(granules) << kGranuleShift;
+}
+
+[[nodiscard]] inline Word header_of(const std::byte* block) {
+  return load_word(block);
+}
+inline void set_header(std::byte* block, Word header) {
+  store_word(block, header);
+}
+
+[[nodiscard]] inline std::byte* payload_of(std::byte* block) {
+  return block + kHeaderBytes;
+}
+[[nodiscard]] inline std::byte* block_of(void* payload) {
+  return static_cast<std::byte*>(payload) - kHeaderBytes;
+}
+/// Usable bytes of a block of `granules`: everything but the header.
+[[nodiscard]] constexpr std::size_t usable_bytes(Word granules) {
+  return bytes_of(granules) - kHeaderBytes;
+}
+
+[[nodiscard]] inline std::byte* next_block(std::byte* block, Word granules) {
+  return block + bytes_of(granules);
+}
+
+/// The footer of a free block of `granules`: its last word.
+inline void set_footer(std::byte* block, Word granules) {
+  store_word(block + bytes_of(granules) - kHeaderBytes, granules);
+}
+/// The size of the free block that ends where `block` starts (valid only if !PREV_USED).
+[[nodiscard]] inline Word footer_before(const std::byte* block) {
+  return load_word(block - kHeaderBytes);
+}
+[[nodiscard]] inline std::byte* previous_block(std::byte* block, Word previous_granules) {
+  return block - bytes_of(previous_granules);
+}
+
+[[nodiscard]] inline Word next_link(const std::byte* block) {
+  return load_word(block + kNextLinkOffset);
+}
+[[nodiscard]] inline Word prev_link(const std::byte* block) {
+  return load_word(block + kPrevLinkOffset);
+}
+inline void set_next_link(std::byte* block, Word link) {
+  store_word(block + kNextLinkOffset, link);
+}
+inline void set_prev_link(std::byte* block, Word link) {
+  store_word(block + kPrevLinkOffset, link);
+}
+
+/// Granules of the block that serves `size` bytes: ceil((size + header) / 8), at least 2.
+/// Precondition: size <= kMaxRequest (so the sum cannot wrap).
+[[nodiscard]] constexpr Word granules_for(std::size_t size) {
+  const std::size_t granules = (size + kHeaderBytes + kGranule - 1) >> kGranuleShift;
+  return granules < kMinBlockGranules ? kMinBlockGranules : static_cast<Word>(granules);
+}
+
+/// The largest request a heap serves (docs/design.md section 4); anything larger fails at once.
+/// It is 4 GiB - 12 bytes; on 32-bit targets `kMaxRequest + kHeaderBytes + kGranule - 1` is
+/// exactly SIZE_MAX, so granules_for cannot wrap there either.
+inline constexpr std::size_t kMaxRequest = bytes_of(kMaxBlockGranules) - kHeaderBytes;
+
+}  // namespace keel::detail

@@ -1,0 +1,199 @@
+// keel/detail/heap_inspect.hpp: validate(), check() and dump() of keel::Heap.
+//
+// Kept apart from heap.hpp because none of it is on the allocation path: these walk every block
+// and every bin. validate() is written defensively: it checks that an address lies inside a
+// region before it reads there, so that a corrupted heap yields a violation, not a crash.
+#pragma once
+
+#include "keel/heap.hpp"
+
+namespace keel {
+
+template <typename Oom, HeapOptions kOptions>
+ValidationResult Heap<Oom, kOptions>::validate() const {
+  using namespace detail;
+  const auto fail = [](Violation kind, const void* address) {
+    return ValidationResult{kind, address};
+  };
+  const auto in_heap = [this](std::uintptr_t address) {
+    return address >= low_ && address < high_ && (address & (kGranule - 1)) == kHeaderBytes;
+  };
+
+  std::size_t free_found = 0;
+  std::size_t in_use = 0;
+  std::size_t free_bytes = 0;
+  std::size_t claimed = 0;
+  std::size_t regions = 0;
+  std::size_t live = 0;
+  const std::byte* previous_record = nullptr;
+  for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+    if (!in_heap(address_of(record)) ||
+        header_of(record) != make_header(kRecordGranules, kUsedBit | kPrevUsedBit) ||
+        region_prev(record) != previous_record) {
+      return fail(Violation::region_broken, record);
+    }
+    std::byte* sentinel = region_sentinel(record);
+    if (!in_heap(address_of(sentinel)) || sentinel < record + kRecordBytes ||
+        granules_of(header_of(sentinel)) != 0 || (header_of(sentinel) & kUsedBit) == 0) {
+      return fail(Violation::region_broken, record);
+    }
+    bool prev_used = true;
+    bool pad_pending = false;
+    std::byte* block = record + kRecordBytes;
+    while (block < sentinel) {
+      const Word header = header_of(block);
+      const Word granules = granules_of(header);
+      if (granules == 0 || granules > static_cast<std::size_t>(sentinel - block) >> kGranuleShift) {
+        return fail(Violation::block_out_of_bounds, block);
+      }
+      if (((header & kPrevUsedBit) != 0) != prev_used) {
+        return fail(Violation::prev_used_mismatch, block);
+      }
+      const bool used = (header & kUsedBit) != 0;
+      if (used) {
+        const bool is_pad = granules == kPadGranules;
+        if (!is_pad && ((header & kPaddedBit) != 0) != pad_pending) {
+          return fail(Violation::bad_pad, block);
+        }
+        if (is_pad && (pad_pending || (header & kPaddedBit) != 0)) {
+          return fail(Violation::bad_pad, block);
+        }
+        if (!is_pad) {
+          ++live;
+        }
+        in_use += bytes_of(granules);
+        pad_pending = is_pad;
+      } else {
+        if (pad_pending || (header & kPaddedBit) != 0) {
+          return fail(Violation::bad_pad, block);
+        }
+        if (granules < kMinBlockGranules) {
+          return fail(Violation::block_out_of_bounds, block);
+        }
+        if (!prev_used) {
+          return fail(Violation::adjacent_free_blocks, block);
+        }
+        if (load_word(block + bytes_of(granules) - kHeaderBytes) != granules) {
+          return fail(Violation::bad_footer, block);
+        }
+        ++free_found;
+        free_bytes += bytes_of(granules);
+      }
+      prev_used = used;
+      block = next_block(block, granules);
+    }
+    if (block != sentinel) {
+      return fail(Violation::block_out_of_bounds, block);
+    }
+    if (pad_pending) {
+      return fail(Violation::bad_pad, sentinel);
+    }
+    if (((header_of(sentinel) & kPrevUsedBit) != 0) != prev_used) {
+      return fail(Violation::prev_used_mismatch, sentinel);
+    }
+    claimed += region_extent_bytes(record);
+    ++regions;
+    previous_record = record;
+  }
+
+  std::size_t listed = 0;
+  for (unsigned bin = 0; bin < kBinCount; ++bin) {
+    const bool bit = (second_bitmap_[bin / kSecondLevels] >> (bin % kSecondLevels) & 1U) != 0;
+    if (bit != (heads_[bin] != 0)) {
+      return fail(Violation::bitmap_mismatch, nullptr);
+    }
+    Word previous = 0;
+    for (Word link = heads_[bin]; link != 0; link = next_link(from_link(link))) {
+      std::byte* block = from_link(link);
+      if (!in_heap(address_of(block)) || ++listed > free_found) {
+        return fail(Violation::free_list_broken, block);
+      }
+      const Word header = header_of(block);
+      if ((header & kUsedBit) != 0 || granules_of(header) < kMinBlockGranules ||
+          prev_link(block) != previous) {
+        return fail(Violation::free_list_broken, block);
+      }
+      if (bin_of(granules_of(header)) != bin) {
+        return fail(Violation::wrong_bin, block);
+      }
+      previous = link;
+    }
+  }
+  for (unsigned first = 0; first < kFirstLevels; ++first) {
+    if (((first_bitmap_ >> first & 1U) != 0) != (second_bitmap_[first] != 0)) {
+      return fail(Violation::bitmap_mismatch, nullptr);
+    }
+  }
+  if (first_bitmap_ >> kFirstLevels != 0) {
+    return fail(Violation::bitmap_mismatch, nullptr);
+  }
+  if (listed != free_found) {
+    return fail(Violation::free_block_unlisted, nullptr);
+  }
+  if constexpr (kOptions.statistics) {
+    if (counters_.in_use != in_use || counters_.free != free_bytes || counters_.live != live ||
+        counters_.free_blocks != free_found || counters_.claimed != claimed ||
+        counters_.regions != regions || counters_.overhead != regions * kRegionOverhead ||
+        counters_.in_use + counters_.free + counters_.overhead != counters_.claimed) {
+      return fail(Violation::statistics_mismatch, nullptr);
+    }
+  }
+  return ValidationResult{};
+}
+
+template <typename Oom, HeapOptions kOptions>
+bool Heap<Oom, kOptions>::check() const {
+  using namespace detail;
+  for (unsigned first = 0; first < kFirstLevels; ++first) {
+    if (((first_bitmap_ >> first & 1U) != 0) != (second_bitmap_[first] != 0)) {
+      return false;
+    }
+    for (unsigned second = 0; second < kSecondLevels; ++second) {
+      const bool bit = (second_bitmap_[first] >> second & 1U) != 0;
+      if (bit != (heads_[first * kSecondLevels + second] != 0)) {
+        return false;
+      }
+    }
+  }
+  if constexpr (kOptions.statistics) {
+    return counters_.in_use + counters_.free + counters_.overhead == counters_.claimed;
+  }
+  return true;
+}
+
+template <typename Oom, HeapOptions kOptions>
+template <typename Sink>
+void Heap<Oom, kOptions>::dump(Sink&& sink) const {
+  using namespace detail;
+  TextWriter<std::remove_reference_t<Sink>> out(sink);
+  const Statistics stats = statistics();
+  out.text("keel heap: ").decimal(stats.region_count).text(" region(s), ");
+  out.decimal(stats.bytes_claimed).text(" B claimed, ").decimal(stats.bytes_in_use);
+  out.text(" B in use, ").decimal(stats.bytes_free).text(" B free, peak ");
+  out.decimal(stats.peak_bytes_in_use).text(" B, ").decimal(stats.live_allocations);
+  out.text(" live, ").decimal(stats.failed_allocations).text(" failed, largest free ");
+  out.decimal(stats.largest_free_block).text(" B, fragmentation ");
+  out.decimal(stats.fragmentation_permille).text("/1000\n");
+  for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+    out.text("region ").address(record).text(" .. ");
+    out.address(record + region_extent_bytes(record)).text(" (");
+    out.decimal(region_extent_bytes(record)).text(" B)\n");
+    std::byte* sentinel = region_sentinel(record);
+    for (std::byte* block = record + kRecordBytes; block < sentinel; block = next_block_of(block)) {
+      const Word header = header_of(block);
+      const Word granules = granules_of(header);
+      if (granules == 0) {
+        out.text("  ").address(block).text(" broken header\n");
+        break;
+      }
+      if (granules == kPadGranules && (header & kUsedBit) != 0) {
+        continue;
+      }
+      out.text("  ").address(payload_of(block));
+      out.text((header & kUsedBit) != 0 ? " used " : " free ");
+      out.decimal(usable_bytes(granules)).text("\n");
+    }
+  }
+}
+
+}  // namespace keel

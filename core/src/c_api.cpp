@@ -1,0 +1,95 @@
+// core/src/c_api.cpp: keel.h over keel::Heap<keel::FailOnOom>.
+#include "keel/keel.h"
+
+#include <new>
+
+#include "keel/detail/bits.hpp"
+#include "keel/heap.hpp"
+
+struct keel_heap {
+  keel::Heap<> heap;
+};
+
+namespace {
+
+keel::Heap<>& heap_of(keel_heap* handle) {
+  return handle->heap;
+}
+
+}  // namespace
+
+extern "C" {
+
+size_t keel_heap_size(void) {
+  return sizeof(keel_heap);
+}
+
+keel_heap* keel_init(void* memory, size_t size) {
+  if (memory == nullptr) {
+    return nullptr;
+  }
+  const auto start = reinterpret_cast<std::uintptr_t>(memory);
+  const std::uintptr_t aligned = keel::detail::align_up(start, alignof(keel_heap));
+  const std::size_t front = aligned - start + sizeof(keel_heap);
+  if (size < front + keel::Heap<>::min_region) {
+    return nullptr;
+  }
+  auto* handle = ::new (reinterpret_cast<void*>(aligned)) keel_heap{};
+  if (!handle->heap.claim(keel::Span{static_cast<std::byte*>(memory) + front, size - front})) {
+    return nullptr;
+  }
+  return handle;
+}
+
+int keel_claim(keel_heap* heap, void* memory, size_t size) {
+  const keel::RegionResult result = heap_of(heap).claim(keel::Span{memory, size});
+  return result ? 0 : static_cast<int>(result.error()) + 1;
+}
+
+void* keel_malloc(keel_heap* heap, size_t size) {
+  return heap_of(heap).allocate(size);
+}
+
+void* keel_aligned_alloc(keel_heap* heap, size_t alignment, size_t size) {
+  return heap_of(heap).allocate(size, alignment);
+}
+
+void* keel_calloc(keel_heap* heap, size_t count, size_t size) {
+  return heap_of(heap).allocate_zeroed(count, size);
+}
+
+void* keel_realloc(keel_heap* heap, void* pointer, size_t size) {
+  return heap_of(heap).reallocate(pointer, size);
+}
+
+void keel_free(keel_heap* heap, void* pointer) {
+  heap_of(heap).free(pointer);
+}
+
+size_t keel_usable_size(keel_heap* heap, const void* pointer) {
+  return heap_of(heap).usable_size(pointer);
+}
+
+void keel_get_stats(keel_heap* heap, keel_stats* stats) {
+  const keel::Statistics s = heap_of(heap).statistics();
+  stats->bytes_claimed = s.bytes_claimed;
+  stats->bytes_in_use = s.bytes_in_use;
+  stats->bytes_free = s.bytes_free;
+  stats->peak_bytes_in_use = s.peak_bytes_in_use;
+  stats->min_bytes_free = s.min_bytes_free;
+  stats->live_allocations = s.live_allocations;
+  stats->total_allocations = s.total_allocations;
+  stats->failed_allocations = s.failed_allocations;
+  stats->largest_free_block = s.largest_free_block;
+  stats->fragmentation_permille = s.fragmentation_permille;
+}
+
+int keel_validate(keel_heap* heap, const void** where) {
+  const keel::ValidationResult result = heap_of(heap).validate();
+  if (where != nullptr) {
+    *where = result.address;
+  }
+  return static_cast<int>(result.kind);
+}
+
+}  // extern "C"

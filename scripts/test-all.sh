@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# keel's whole test suite: README's test command, and what .ci/run calls.
+# On a fresh Debian 12 machine it installs what it needs (apt-get, as root), then builds and runs
+# every test: host (optimised, with valgrind), ASan+UBSan, 32-bit, the freestanding symbol check,
+# the format check, and the on-target tests in QEMU. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh test
+
+failed=()
+step() {  # step NAME COMMAND...: runs one step, records a failure, carries on
+  local name=$1
+  shift
+  echo "=== ${name}"
+  local started=$SECONDS
+  if "$@"; then
+    echo "=== ${name}: ok ($((SECONDS - started)) s)"
+  else
+    echo "=== ${name}: FAILED ($((SECONDS - started)) s)"
+    failed+=("${name}")
+  fi
+}
+
+host_preset() {  # configure, build and test one host preset
+  cmake --preset "$1" >/dev/null && cmake --build --preset "$1" && ctest --preset "$1" -j2
+}
+
+step "format" scripts/check-format.sh
+step "host" host_preset host
+step "host-asan" host_preset host-asan
+step "host-m32" host_preset host-m32
+step "freestanding" scripts/check-freestanding.sh
+
+if [ ${#failed[@]} -ne 0 ]; then
+  echo "FAILED steps: ${failed[*]}"
+  exit 1
+fi
+echo "all steps passed"
