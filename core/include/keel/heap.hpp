@@ -252,7 +252,9 @@ class Heap {
     std::uintptr_t base = base_;
     if constexpr (kWindowFloats) {
       if (!window_fixed_) {
-        base = first - detail::kGranule;
+        // Centre the window on the first region, so that it can grow, and later regions can
+        // lie, below it as well as above (docs/design.md section 4).
+        base = first >= kHalfWindow ? first - kHalfWindow : static_cast<std::uintptr_t>(-4);
       }
     }
     if (!in_window(base, first, sentinel + detail::kSentinelBytes)) {
@@ -546,6 +548,9 @@ class Heap {
  private:
   enum class CallOom : bool { no, yes };
   static constexpr bool kWindowFloats = sizeof(std::uintptr_t) > 4;
+  /// Half the 32 GiB reach of a 32-bit granule link.
+  static constexpr std::uintptr_t kHalfWindow =
+      kWindowFloats ? std::uintptr_t{1} << (kWindowFloats ? 34U : 0U) : 0;
   static constexpr unsigned kLargestScan = 32;
   static constexpr unsigned kNoBin = detail::kBinCount;
 

@@ -1,0 +1,110 @@
+// Property tests: random sequences of allocate / free / reallocate / claim / extend / truncate,
+// checked against the shadow model of tests/support/op_model.hpp, validate() after every step.
+//
+// KEEL_PROPERTY_SEEDS (environment) sets the number of seeds per heap configuration (default
+// 1000); KEEL_PROPERTY_SEED runs that one seed only. A failure prints the seed, the step, what
+// went wrong, and the heap map.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "support/op_model.hpp"
+
+namespace {
+
+std::size_t seed_count() {
+  const char* text = std::getenv("KEEL_PROPERTY_SEEDS");
+  return text != nullptr ? std::strtoul(text, nullptr, 10) : 1000;
+}
+
+struct Totals {
+  std::size_t allocations = 0;
+  std::size_t failed_allocations = 0;
+  std::size_t truncations = 0;
+};
+
+template <typename HeapT>
+Totals run_seeds(std::size_t operations, const keel::test::Mix& mix = keel::test::Mix{},
+                 std::size_t arena_bytes = 512 * 1024) {
+  auto arena = std::make_unique<std::byte[]>(arena_bytes + 64);
+  std::size_t first = 0;
+  std::size_t last = seed_count();
+  if (const char* only = std::getenv("KEEL_PROPERTY_SEED")) {
+    first = std::strtoul(only, nullptr, 10);
+    last = first + 1;
+  }
+  Totals totals;
+  for (std::size_t seed = first; seed < last; ++seed) {
+    keel::test::Random random(seed);
+    // Vary the buffer's alignment too: the heap must trim any span correctly.
+    keel::Span memory{arena.get() + seed % 13, arena_bytes};
+    auto heap = std::make_unique<HeapT>();
+    keel::test::Model<HeapT> model(*heap, memory, random);
+    bool ok = true;
+    for (std::size_t step = 0; step < operations && ok; ++step) {
+      ok = model.apply(model.random_operation(random, mix));
+    }
+    ok = ok && model.free_all();
+    if (!ok) {
+      std::string map;
+      heap->dump([&map](const char* text, std::size_t length) { map.append(text, length); });
+      ADD_FAILURE() << "seed " << seed << ": " << model.failure() << "\n"
+                    << "rerun with KEEL_PROPERTY_SEED=" << seed << "\nheap:\n"
+                    << map.substr(0, 6000);
+      return totals;
+    }
+    totals.allocations += model.allocations();
+    totals.failed_allocations += model.failed_allocations();
+    totals.truncations += model.truncations();
+  }
+  std::printf("%zu seeds: %zu allocations, %zu failed, %zu truncations\n", last - first,
+              totals.allocations, totals.failed_allocations, totals.truncations);
+  // The model must really have exercised the heap.
+  EXPECT_GT(totals.allocations, (last - first) * operations / 8);
+  EXPECT_GT(totals.truncations, 0U);
+  return totals;
+}
+
+constexpr std::size_t kOperations = 1500;
+
+TEST(Property, DefaultHeap) {
+  run_seeds<keel::Heap<>>(kOperations);
+}
+
+TEST(Property, NoStatisticsNoChecks) {
+  run_seeds<keel::Heap<keel::FailOnOom,
+                       keel::HeapOptions{.statistics = false, .checking = keel::Checking::none}>>(
+      kOperations);
+}
+
+TEST(Property, StrictConstantTimeSearch) {
+  run_seeds<keel::Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 0}>>(kOperations);
+}
+
+TEST(Property, SmallBlocksNearExhaustion) {
+  keel::test::Mix mix;
+  mix.allocate = 50;
+  mix.free = 20;
+  mix.max_size = 160;
+  mix.large_size = 3000;
+  mix.max_align_shift = 5;
+  // 4 buffers of 12 KiB: 128 live blocks fill them, so requests fail and truncate/extend meet
+  // full regions.
+  const Totals totals = run_seeds<keel::Heap<>>(kOperations, mix, 48 * 1024);
+  EXPECT_GT(totals.failed_allocations, totals.allocations / 100) << "never came near exhaustion";
+}
+
+TEST(Property, AllocationHeavyWithRegionChurn) {
+  keel::test::Mix mix;
+  mix.allocate = 50;
+  mix.free = 20;
+  mix.claim = 8;
+  mix.extend = 10;
+  mix.truncate = 12;
+  run_seeds<keel::Heap<>>(kOperations, mix);
+}
+
+}  // namespace
