@@ -31,7 +31,9 @@ void console_write(const char* text, std::size_t length) noexcept;
 
 /// Nestable interrupt masking: `IrqLock::lock()` masks the interrupts that may use the heap and
 /// remembers the previous state, `unlock()` restores it. Satisfies keel::BasicLockable. Any
-/// context; on multi-core ports it also takes a spinlock (see the port's header).
+/// context; on multi-core ports it also takes a spinlock (see the port's header). The port
+/// defines it in its `port_target.hpp` (included at the end of this file), inline, because it
+/// sits on every locked allocation.
 class IrqLock;
 
 /// Prints `why` and the heap's health (if the kernel registered a reporter) and stops with a
@@ -43,3 +45,9 @@ using HealthReporter = void (*)() noexcept;
 void set_health_reporter(HealthReporter reporter) noexcept;
 
 }  // namespace keel::port
+
+// The port's inline definitions (IrqLock and anything else that must be inline): the file
+// `port_target.hpp` in the port's include directory, which CMake puts on the include path.
+#if __has_include("port_target.hpp")
+#include "port_target.hpp"
+#endif

@@ -1,0 +1,15 @@
+// Arm MPS2 with the AN500 image (Cortex-M7 with FPU, 25 MHz): QEMU's `-M mps2-an500`.
+#pragma once
+
+#include <cstdint>
+
+#include "uart_cmsdk.hpp"
+
+namespace keel::port::cortex_m::board {
+
+inline constexpr const char* kName = "mps2-an500";
+inline constexpr const char* kCore = "Cortex-M7";
+inline constexpr std::uint32_t kCoreClockHz = 25'000'000;  ///< SysTick's processor clock
+using Uart = CmsdkUart<0x40004000>;                        ///< UART0
+
+}  // namespace keel::port::cortex_m::board
