@@ -1,25 +1,495 @@
-// Unit tests of keel::Heap: every public function and its documented edge cases.
+// Unit tests of keel::Heap allocation: every public function and its documented edge cases.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
+#include <limits>
+#include <memory>
+#include <set>
 #include <vector>
 
 #include "keel/heap.hpp"
 
 namespace {
 
-alignas(64) std::byte g_arena[256 * 1024];
+using keel::Heap;
+using keel::Span;
 
-TEST(Heap, ClaimAllocateFree) {
-  keel::Heap<> heap;
-  const auto region = heap.claim(keel::Span{g_arena});
-  ASSERT_TRUE(region);
-  void* block = heap.allocate(100);
+std::uintptr_t address(const void* pointer) {
+  return reinterpret_cast<std::uintptr_t>(pointer);
+}
+
+/// A heap over its own arena, pre-filled with a byte so that zeroing and contents are tested
+/// against garbage.
+template <typename HeapT = Heap<>>
+struct Fixture {
+  explicit Fixture(std::size_t bytes = 64 * 1024, std::byte fill = std::byte{0xA5})
+      : arena(std::make_unique<std::byte[]>(bytes)), heap(std::make_unique<HeapT>()) {
+    std::memset(arena.get(), static_cast<int>(fill), bytes);
+    const auto result = heap->claim(Span{arena.get(), bytes});
+    EXPECT_TRUE(result.ok());
+    region = result.extent();
+  }
+  std::unique_ptr<std::byte[]> arena;
+  std::unique_ptr<HeapT> heap;
+  Span region;
+};
+
+TEST(Allocate, ReturnsDistinctUsableBlocks) {
+  Fixture f;
+  std::set<void*> seen;
+  for (std::size_t size = 1; size < 300; size += 7) {
+    void* block = f.heap->allocate(size);
+    ASSERT_NE(block, nullptr);
+    EXPECT_TRUE(seen.insert(block).second);
+    EXPECT_GE(f.heap->usable_size(block), size);
+    std::memset(block, 0x5A, size);
+  }
+  EXPECT_TRUE(f.heap->validate());
+}
+
+TEST(Allocate, ZeroSizeGivesAUniqueMinimumBlock) {
+  Fixture f;
+  void* a = f.heap->allocate(0);
+  void* b = f.heap->allocate(0);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(f.heap->usable_size(a), 12U);
+  f.heap->free(a);
+  f.heap->free(b);
+  EXPECT_TRUE(f.heap->validate());
+}
+
+TEST(Allocate, DefaultAlignmentIsMaxAlign) {
+  Fixture f;
+  for (int i = 0; i < 50; ++i) {
+    void* block = f.heap->allocate(static_cast<std::size_t>(i) * 3 + 1);
+    ASSERT_NE(block, nullptr);
+    EXPECT_EQ(address(block) % alignof(std::max_align_t), 0U);
+  }
+}
+
+TEST(Allocate, EveryPowerOfTwoAlignment) {
+  Fixture f(256 * 1024);
+  for (std::size_t align = 1; align <= 8192; align *= 2) {
+    for (std::size_t size : {1U, 24U, 100U, 1000U}) {
+      void* block = f.heap->allocate(size, align);
+      ASSERT_NE(block, nullptr) << align << " " << size;
+      EXPECT_EQ(address(block) % align, 0U);
+      EXPECT_GE(f.heap->usable_size(block), size);
+      std::memset(block, 1, size);
+      ASSERT_TRUE(f.heap->validate()) << keel::to_string(f.heap->validate().kind);
+    }
+  }
+}
+
+TEST(Allocate, AlignedBlocksReturnTheirGapsAndPads) {
+  Fixture f;
+  const auto before = f.heap->statistics();
+  std::vector<void*> blocks;
+  for (int i = 0; i < 40; ++i) {
+    blocks.push_back(f.heap->allocate(static_cast<std::size_t>(8 + i), i % 2 == 0 ? 16 : 64));
+    ASSERT_NE(blocks.back(), nullptr);
+  }
+  for (void* block : blocks) {
+    f.heap->free(block);
+    ASSERT_TRUE(f.heap->validate()) << keel::to_string(f.heap->validate().kind);
+  }
+  const auto after = f.heap->statistics();
+  EXPECT_EQ(after.bytes_free, before.bytes_free);
+  EXPECT_EQ(after.free_blocks, 1U);
+}
+
+TEST(Allocate, InvalidAlignmentFails) {
+  Fixture f;
+  EXPECT_EQ(f.heap->allocate(10, 0), nullptr);
+  EXPECT_EQ(f.heap->allocate(10, 3), nullptr);
+  EXPECT_EQ(f.heap->allocate(10, 24), nullptr);
+  EXPECT_EQ(f.heap->statistics().failed_allocations, 3U);
+}
+
+TEST(Allocate, OversizeAndWrappingSizesFail) {
+  Fixture f;
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  EXPECT_EQ(f.heap->allocate(kMax), nullptr);
+  EXPECT_EQ(f.heap->allocate(kMax - 3), nullptr);
+  EXPECT_EQ(f.heap->allocate(Heap<>::max_request + 1), nullptr);
+  EXPECT_EQ(f.heap->allocate(Heap<>::max_request), nullptr);  // larger than the region
+  EXPECT_EQ(f.heap->allocate(64 * 1024), nullptr);
+  EXPECT_EQ(f.heap->allocate(16, kMax / 2 + 1), nullptr);
+  EXPECT_TRUE(f.heap->validate());
+  EXPECT_NE(f.heap->allocate(1000), nullptr);
+}
+
+TEST(Allocate, FillsTheWholeRegionExactly) {
+  Fixture f(4096);
+  const std::size_t free_bytes = f.heap->statistics().bytes_free;
+  // One block of everything there is.
+  void* all = f.heap->allocate(free_bytes - 4, 8);
+  ASSERT_NE(all, nullptr);
+  EXPECT_EQ(f.heap->statistics().bytes_free, 0U);
+  EXPECT_EQ(f.heap->allocate(0), nullptr);
+  f.heap->free(all);
+  // Many minimum blocks: every byte is used.
+  std::vector<void*> blocks;
+  while (void* block = f.heap->allocate(12, 8)) {
+    blocks.push_back(block);
+  }
+  EXPECT_EQ(blocks.size(), free_bytes / 16);
+  EXPECT_TRUE(f.heap->validate());
+  for (void* block : blocks) {
+    f.heap->free(block);
+  }
+  EXPECT_EQ(f.heap->statistics().free_blocks, 1U);
+  EXPECT_EQ(f.heap->statistics().bytes_free, free_bytes);
+}
+
+TEST(Allocate, BestEffortSearchServesTheLastFittingBlock) {
+  // A block whose size is not on a bin boundary cannot be found by the good-fit search for a
+  // request a little smaller; the bounded search finds it.
+  Fixture<Heap<>> f(4096);
+  const std::size_t free_bytes = f.heap->statistics().bytes_free;
+  EXPECT_NE(f.heap->allocate(free_bytes - 4 - 64, 8), nullptr);
+
+  Fixture<Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 0}>> strict(4096);
+  EXPECT_EQ(strict.heap->allocate(free_bytes - 4 - 64, 8), nullptr)
+      << "without the search, good fit must round up past the only block";
+}
+
+TEST(Free, NullIsIgnored) {
+  Fixture f;
+  const auto before = f.heap->statistics();
+  f.heap->free(nullptr);
+  EXPECT_EQ(f.heap->statistics().bytes_free, before.bytes_free);
+}
+
+TEST(Free, CoalescesBothNeighbours) {
+  Fixture f;
+  void* a = f.heap->allocate(100);
+  void* b = f.heap->allocate(100);
+  void* c = f.heap->allocate(100);
+  void* d = f.heap->allocate(100);
+  f.heap->free(a);
+  f.heap->free(c);
+  EXPECT_EQ(f.heap->statistics().free_blocks, 3U);  // a, c, and the rest after d
+  f.heap->free(b);                                  // merges a + b + c
+  EXPECT_EQ(f.heap->statistics().free_blocks, 2U);
+  f.heap->free(d);  // merges everything
+  EXPECT_EQ(f.heap->statistics().free_blocks, 1U);
+  EXPECT_TRUE(f.heap->validate());
+}
+
+TEST(AllocateZeroed, ZeroesAndChecksTheProduct) {
+  Fixture f;
+  auto* block = static_cast<unsigned char*>(f.heap->allocate_zeroed(10, 30));
   ASSERT_NE(block, nullptr);
-  EXPECT_GE(heap.usable_size(block), 100U);
-  heap.free(block);
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_EQ(block[i], 0);
+  }
+  constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
+  EXPECT_EQ(f.heap->allocate_zeroed(kMax / 2, 3), nullptr);
+  EXPECT_EQ(f.heap->allocate_zeroed(3, kMax / 2), nullptr);
+  EXPECT_EQ(f.heap->allocate_zeroed(kMax, kMax), nullptr);
+  auto* empty = f.heap->allocate_zeroed(0, 100);
+  EXPECT_NE(empty, nullptr);
+}
+
+TEST(Reallocate, NullAllocatesAndZeroFrees) {
+  Fixture f;
+  void* block = f.heap->reallocate(nullptr, 50);
+  ASSERT_NE(block, nullptr);
+  EXPECT_EQ(f.heap->statistics().live_allocations, 1U);
+  EXPECT_EQ(f.heap->reallocate(block, 0), nullptr);
+  EXPECT_EQ(f.heap->statistics().live_allocations, 0U);
+  EXPECT_TRUE(f.heap->validate());
+}
+
+TEST(Reallocate, ShrinksInPlaceAndReturnsTheTail) {
+  Fixture f;
+  auto* block = static_cast<unsigned char*>(f.heap->allocate(1000));
+  void* after = f.heap->allocate(10);  // a used right neighbour: the tail cannot merge right
+  std::memset(block, 7, 1000);
+  const auto free_before = f.heap->statistics().bytes_free;
+  EXPECT_EQ(f.heap->reallocate(block, 100), block);
+  EXPECT_GE(f.heap->statistics().bytes_free, free_before + 880);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(block[i], 7);
+  }
+  EXPECT_TRUE(f.heap->validate());
+  f.heap->free(after);
+}
+
+TEST(Reallocate, GrowsInPlaceIntoAFreeRightNeighbour) {
+  Fixture f;
+  auto* block = static_cast<unsigned char*>(f.heap->allocate(100));
+  std::memset(block, 9, 100);
+  EXPECT_EQ(f.heap->reallocate(block, 5000), block);
+  EXPECT_GE(f.heap->usable_size(block), 5000U);
+  EXPECT_EQ(block[99], 9);
+  EXPECT_TRUE(f.heap->try_resize_in_place(block, 6000));
+  EXPECT_TRUE(f.heap->validate());
+}
+
+TEST(Reallocate, GrowsBackwardIntoAFreeLeftNeighbour) {
+  Fixture f;
+  void* left = f.heap->allocate(400, 8);
+  auto* block = static_cast<unsigned char*>(f.heap->allocate(100, 8));
+  void* right = f.heap->allocate(100, 8);  // blocks growth to the right
+  for (int i = 0; i < 100; ++i) {
+    block[i] = static_cast<unsigned char>(i);
+  }
+  f.heap->free(left);
+  auto* moved = static_cast<unsigned char*>(f.heap->reallocate(block, 450, 8));
+  ASSERT_NE(moved, nullptr);
+  EXPECT_LT(moved, block);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(moved[i], i);
+  }
+  EXPECT_TRUE(f.heap->validate());
+  EXPECT_EQ(f.heap->statistics().live_allocations, 2U);
+  f.heap->free(right);
+}
+
+TEST(Reallocate, MovesWhenBlockedAndKeepsTheAlignmentAsked) {
+  Fixture f;
+  auto* block = static_cast<unsigned char*>(f.heap->allocate(64, 256));
+  // Allocate until a block lands right behind `block`, so that it cannot grow in place.
+  std::vector<void*> others;
+  void* right = nullptr;
+  while (right == nullptr) {
+    void* next = f.heap->allocate(64, 8);
+    ASSERT_NE(next, nullptr);
+    if (next == block + f.heap->usable_size(block) + 4) {
+      right = next;
+    } else {
+      others.push_back(next);
+    }
+  }
+  for (void* other : others) {
+    f.heap->free(other);
+  }
+  std::memset(block, 3, 64);
+  auto* moved = static_cast<unsigned char*>(f.heap->reallocate(block, 2000, 256));
+  ASSERT_NE(moved, nullptr);
+  EXPECT_NE(moved, block);
+  EXPECT_EQ(address(moved) % 256, 0U);
+  for (int i = 0; i < 64; ++i) {
+    ASSERT_EQ(moved[i], 3);
+  }
+  EXPECT_EQ(f.heap->statistics().live_allocations, 2U);
+  EXPECT_TRUE(f.heap->validate());
+  f.heap->free(right);
+}
+
+TEST(Reallocate, FailureLeavesTheBlockUntouched) {
+  Fixture f(8192);
+  auto* block = static_cast<unsigned char*>(f.heap->allocate(100));
+  std::memset(block, 4, 100);
+  EXPECT_EQ(f.heap->reallocate(block, 1 << 20), nullptr);
+  EXPECT_EQ(f.heap->reallocate(block, std::numeric_limits<std::size_t>::max()), nullptr);
+  EXPECT_EQ(f.heap->reallocate(block, 200, 3), nullptr);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(block[i], 4);
+  }
+  EXPECT_EQ(f.heap->statistics().live_allocations, 1U);
+  EXPECT_FALSE(f.heap->try_resize_in_place(block, 1 << 20));
+  EXPECT_TRUE(f.heap->validate());
+}
+
+TEST(UsableSize, NullIsZero) {
+  Fixture f;
+  EXPECT_EQ(f.heap->usable_size(nullptr), 0U);
+}
+
+TEST(Statistics, CountersFollowTheOperations) {
+  Fixture f(16 * 1024);
+  const auto empty = f.heap->statistics();
+  EXPECT_EQ(empty.region_count, 1U);
+  EXPECT_EQ(empty.bytes_in_use, 0U);
+  EXPECT_EQ(empty.bytes_in_use + empty.bytes_free + empty.bytes_overhead, empty.bytes_claimed);
+  EXPECT_EQ(empty.fragmentation_permille, 0U);
+  EXPECT_EQ(empty.largest_free_block, empty.bytes_free - 4);
+
+  void* a = f.heap->allocate(1000, 8);
+  void* b = f.heap->allocate(2000, 8);
+  void* c = f.heap->allocate(100, 8);
+  const auto busy = f.heap->statistics();
+  EXPECT_EQ(busy.live_allocations, 3U);
+  EXPECT_EQ(busy.total_allocations, 3U);
+  EXPECT_EQ(busy.bytes_in_use, 1008U + 2008U + 104U);
+  EXPECT_EQ(busy.peak_bytes_in_use, busy.bytes_in_use);
+  EXPECT_EQ(busy.min_bytes_free, busy.bytes_free);
+
+  f.heap->free(b);  // a hole: free memory is now in two blocks
+  const auto holed = f.heap->statistics();
+  EXPECT_EQ(holed.peak_bytes_in_use, busy.bytes_in_use);
+  EXPECT_EQ(holed.min_bytes_free, busy.bytes_free);
+  EXPECT_EQ(holed.free_blocks, 2U);
+  EXPECT_GT(holed.fragmentation_permille, 0U);
+  EXPECT_EQ(f.heap->allocate(1 << 20), nullptr);
+  EXPECT_EQ(f.heap->statistics().failed_allocations, 1U);
+  f.heap->free(a);
+  f.heap->free(c);
+  EXPECT_EQ(f.heap->statistics().fragmentation_permille, 0U);
+}
+
+TEST(Statistics, CompiledOutCostsNothing) {
+  using Lean = Heap<keel::FailOnOom, keel::HeapOptions{.statistics = false}>;
+  EXPECT_LT(sizeof(Lean), sizeof(Heap<>));
+  Fixture<Lean> f;
+  void* block = f.heap->allocate(10);
+  EXPECT_NE(block, nullptr);
+  const auto stats = f.heap->statistics();
+  EXPECT_EQ(stats.live_allocations, 0U);    // not kept
+  EXPECT_GT(stats.largest_free_block, 0U);  // read from the bins, needs no counter
+}
+
+TEST(Walk, VisitsEveryBlockOnce) {
+  Fixture f;
+  std::vector<void*> live;
+  for (int i = 0; i < 20; ++i) {
+    live.push_back(f.heap->allocate(static_cast<std::size_t>(10 * i + 1), i % 3 == 0 ? 32 : 8));
+  }
+  for (int i = 0; i < 20; i += 4) {
+    f.heap->free(live[static_cast<std::size_t>(i)]);
+  }
+  std::size_t used = 0;
+  std::size_t free_blocks = 0;
+  std::size_t free_bytes = 0;
+  f.heap->walk([&](const keel::BlockInfo& block) {
+    if (block.used) {
+      ++used;
+    } else {
+      ++free_blocks;
+      free_bytes += block.size + 4;
+    }
+  });
+  const auto stats = f.heap->statistics();
+  EXPECT_EQ(used, stats.live_allocations);
+  EXPECT_EQ(free_blocks, stats.free_blocks);
+  EXPECT_EQ(free_bytes, stats.bytes_free);
+}
+
+TEST(Dump, DrawsRegionsAndBlocks) {
+  Fixture f;
+  void* block = f.heap->allocate(100);
+  std::string text;
+  f.heap->dump([&text](const char* part, std::size_t length) { text.append(part, length); });
+  EXPECT_NE(text.find("keel heap: 1 region(s)"), std::string::npos) << text;
+  EXPECT_NE(text.find(" used 100"), std::string::npos) << text;
+  EXPECT_NE(text.find(" free "), std::string::npos) << text;
+  f.heap->free(block);
+}
+
+TEST(Validate, FindsOverwrittenHeadersAndFooters) {
+  Fixture f;
+  auto* a = static_cast<std::byte*>(f.heap->allocate(40));
+  auto* b = static_cast<std::byte*>(f.heap->allocate(40));
+  auto* c = static_cast<std::byte*>(f.heap->allocate(40));
+  f.heap->free(b);
+  ASSERT_TRUE(f.heap->validate());
+  ASSERT_TRUE(f.heap->check());
+
+  // An overrun of a into b's header (b is free).
+  std::byte saved[4];
+  std::memcpy(saved, b - 4, 4);
+  std::memset(b - 4, 0xFF, 4);
+  EXPECT_FALSE(f.heap->validate());
+  std::memcpy(b - 4, saved, 4);
+  ASSERT_TRUE(f.heap->validate());
+
+  // A write into the footer of the free block b (the last word before c's header).
+  std::memcpy(saved, c - 8, 4);
+  std::memset(c - 8, 0x11, 4);
+  const auto footer = f.heap->validate();
+  EXPECT_EQ(footer.kind, keel::Violation::bad_footer) << keel::to_string(footer.kind);
+  EXPECT_EQ(footer.address, b - 4);
+  std::memcpy(c - 8, saved, 4);
+
+  // A used block's size made larger: the tiling breaks.
+  std::memcpy(saved, a - 4, 4);
+  std::uint32_t header;
+  std::memcpy(&header, a - 4, 4);
+  header += 8U << 3;
+  std::memcpy(a - 4, &header, 4);
+  EXPECT_FALSE(f.heap->validate());
+  std::memcpy(a - 4, saved, 4);
+  EXPECT_TRUE(f.heap->validate());
+  f.heap->free(a);
+  f.heap->free(c);
+}
+
+struct CountingOom {
+  int calls = 0;
+  keel::OomAction answer = keel::OomAction::give_up;
+  template <typename H>
+  keel::OomAction on_oom(H& /*heap*/, std::size_t /*size*/, std::size_t /*align*/) {
+    ++calls;
+    return answer;
+  }
+};
+
+TEST(OutOfMemory, PolicyRunsOnlyForAllocateAndIsBounded) {
+  Fixture<Heap<CountingOom>> f(4096);
+  EXPECT_EQ(f.heap->try_allocate(1 << 20), nullptr);
+  EXPECT_EQ(f.heap->oom_policy().calls, 0);
+  EXPECT_EQ(f.heap->allocate(1 << 20), nullptr);
+  EXPECT_EQ(f.heap->oom_policy().calls, 1);
+  // A policy that always says retry without adding memory cannot hang a request.
+  f.heap->oom_policy().answer = keel::OomAction::retry;
+  EXPECT_EQ(f.heap->allocate(1 << 20), nullptr);
+  EXPECT_EQ(f.heap->oom_policy().calls, 1 + static_cast<int>(keel::kMaxOomRetries));
+  // Overflowing and invalid requests never reach the policy.
+  EXPECT_EQ(f.heap->allocate_zeroed(std::numeric_limits<std::size_t>::max(), 2), nullptr);
+  EXPECT_EQ(f.heap->allocate(8, 3), nullptr);
+  EXPECT_EQ(f.heap->allocate(std::numeric_limits<std::size_t>::max()), nullptr);
+  EXPECT_EQ(f.heap->oom_policy().calls, 1 + static_cast<int>(keel::kMaxOomRetries));
+}
+
+alignas(16) std::byte g_reserve[32 * 1024];
+// A global heap that needs no set-up: constant-initialised, it claims its reserve on first use.
+constinit Heap<keel::ClaimOnOom> g_global_heap{keel::ClaimOnOom{Span{g_reserve}}};
+
+TEST(OutOfMemory, ClaimOnOomServesTheFirstRequest) {
+  EXPECT_FALSE(g_global_heap.oom_policy().claimed());
+  void* block = g_global_heap.allocate(100);
+  ASSERT_NE(block, nullptr);
+  EXPECT_TRUE(g_global_heap.oom_policy().claimed());
+  EXPECT_EQ(g_global_heap.statistics().region_count, 1U);
+  EXPECT_EQ(g_global_heap.allocate(64 * 1024), nullptr);  // the reserve is used only once
+  g_global_heap.free(block);
+  EXPECT_TRUE(g_global_heap.validate());
+}
+
+struct GrowingOom {
+  std::byte* spare = nullptr;
+  std::size_t spare_bytes = 0;
+  template <typename H>
+  keel::OomAction on_oom(H& heap, std::size_t /*size*/, std::size_t /*align*/) {
+    if (spare == nullptr) {
+      return keel::OomAction::give_up;
+    }
+    const bool ok = heap.claim(Span{spare, spare_bytes}).ok();
+    spare = nullptr;
+    return ok ? keel::OomAction::retry : keel::OomAction::give_up;
+  }
+};
+
+TEST(OutOfMemory, PolicyMayClaimASecondRegion) {
+  // Both regions from one buffer: on 64-bit targets all regions of a heap lie within one 32 GiB
+  // window (docs/design.md section 4), which separate host allocations need not.
+  auto memory = std::make_unique<std::byte[]>(4096 + 64 * 1024);
+  Heap<GrowingOom> heap;
+  ASSERT_TRUE(heap.claim(Span{memory.get(), 4096}));
+  heap.oom_policy().spare = memory.get() + 4096;
+  heap.oom_policy().spare_bytes = 64 * 1024;
+  void* big = heap.allocate(20000);
+  ASSERT_NE(big, nullptr);
+  EXPECT_GE(address(big), address(memory.get() + 4096));
+  EXPECT_EQ(heap.statistics().region_count, 2U);
+  heap.free(big);
   EXPECT_TRUE(heap.validate());
-  EXPECT_EQ(heap.statistics().live_allocations, 0U);
 }
 
 }  // namespace

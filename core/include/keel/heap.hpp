@@ -244,10 +244,9 @@ class Heap {
         sentinel - first < detail::kRecordBytes + detail::bytes_of(detail::kMinBlockGranules)) {
       return RegionError::too_small;
     }
-    const std::uintptr_t span_limit =
-        first + detail::kRecordBytes + detail::bytes_of(detail::kMaxBlockGranules);
-    if (sentinel > span_limit) {
-      sentinel = span_limit;
+    // At most one maximum block per region (compared by difference: the sum could wrap).
+    if (sentinel - first - detail::kRecordBytes > detail::bytes_of(detail::kMaxBlockGranules)) {
+      sentinel = first + detail::kRecordBytes + detail::bytes_of(detail::kMaxBlockGranules);
     }
     std::uintptr_t base = base_;
     if constexpr (kWindowFloats) {
@@ -928,19 +927,23 @@ class Heap {
       return true;
     } else {
       const std::uintptr_t address = address_of(pointer);
-      if ((address & (detail::kGranule - 1)) != 0) {
-        report_fault(Fault::misaligned_pointer, pointer);
-        return false;
-      }
       if (address < low_ + detail::kRecordBytes + detail::kHeaderBytes || address >= high_) {
         report_fault(Fault::foreign_pointer, pointer);
+        return false;
+      }
+      if ((address & (detail::kGranule - 1)) != 0) {
+        report_fault(Fault::misaligned_pointer, pointer);
         return false;
       }
       const Word header = header_of(block);
       const Word granules = detail::granules_of(header);
       if ((header & detail::kUsedBit) == 0) {
-        report_fault(looks_free(block, header) ? Fault::double_free : Fault::invalid_pointer,
-                     pointer);
+        // A freed PADDED block's header became the free block's previous-link word; the free
+        // block itself starts one granule lower, at the old pad.
+        const bool freed =
+            looks_free(block, header) ||
+            looks_free(block - detail::kGranule, header_of(block - detail::kGranule));
+        report_fault(freed ? Fault::double_free : Fault::invalid_pointer, pointer);
         return false;
       }
       if (granules < detail::kMinBlockGranules ||

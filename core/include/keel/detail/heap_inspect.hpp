@@ -98,7 +98,8 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
 
   std::size_t listed = 0;
   for (unsigned bin = 0; bin < kBinCount; ++bin) {
-    const bool bit = (second_bitmap_[bin / kSecondLevels] >> (bin % kSecondLevels) & 1U) != 0;
+    const unsigned row = second_bitmap_[bin / kSecondLevels];
+    const bool bit = (row >> (bin % kSecondLevels) & 1U) != 0;
     if (bit != (heads_[bin] != 0)) {
       return fail(Violation::bitmap_mismatch, nullptr);
     }
@@ -149,7 +150,8 @@ bool Heap<Oom, kOptions>::check() const {
       return false;
     }
     for (unsigned second = 0; second < kSecondLevels; ++second) {
-      const bool bit = (second_bitmap_[first] >> second & 1U) != 0;
+      const unsigned row = second_bitmap_[first];
+      const bool bit = (row >> second & 1U) != 0;
       if (bit != (heads_[first * kSecondLevels + second] != 0)) {
         return false;
       }

@@ -1,0 +1,172 @@
+// Misuse: every bad pointer handed to free, reallocate or usable_size is reported through the
+// fault hook with its kind and address, and the heap is left exactly as it was.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "keel/heap.hpp"
+
+namespace {
+
+using keel::Fault;
+using keel::Heap;
+using keel::Span;
+
+struct Recorded {
+  Fault fault;
+  const void* address;
+};
+std::vector<Recorded> g_faults;
+
+void record_fault(Fault fault, const void* address) noexcept {
+  g_faults.push_back({fault, address});
+}
+
+/// Hides where a pointer came from, so that the compiler does not warn about the deliberate
+/// misuse (freeing a stack address) that these tests make.
+template <typename T>
+void* opaque(T* pointer) {
+  void* result = pointer;
+  asm volatile("" : "+r"(result));
+  return result;
+}
+
+class Faults : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_faults.clear();
+    previous_ = keel::set_fault_handler(&record_fault);
+    arena_ = std::make_unique<std::byte[]>(kBytes);
+    std::memset(arena_.get(), 0, kBytes);
+    ASSERT_TRUE(heap_.claim(Span{arena_.get(), kBytes}));
+  }
+  void TearDown() override { keel::set_fault_handler(previous_); }
+
+  /// Frees `pointer`, expects exactly one fault of `kind` at it, and an unchanged heap.
+  void expect_rejected_free(void* pointer, Fault kind) {
+    const auto before = heap_.statistics();
+    g_faults.clear();
+    heap_.free(pointer);
+    ASSERT_EQ(g_faults.size(), 1U);
+    EXPECT_EQ(g_faults[0].fault, kind) << keel::to_string(g_faults[0].fault);
+    EXPECT_EQ(g_faults[0].address, pointer);
+    const auto after = heap_.statistics();
+    EXPECT_EQ(after.bytes_free, before.bytes_free);
+    EXPECT_EQ(after.live_allocations, before.live_allocations);
+    EXPECT_EQ(after.free_blocks, before.free_blocks);
+    EXPECT_TRUE(heap_.validate());
+  }
+
+  static constexpr std::size_t kBytes = 16 * 1024;
+  keel::FaultHandler previous_ = nullptr;
+  std::unique_ptr<std::byte[]> arena_;
+  Heap<> heap_;
+};
+
+TEST_F(Faults, ForeignPointer) {
+  int on_stack = 0;
+  expect_rejected_free(opaque(&on_stack), Fault::foreign_pointer);
+  auto other = std::make_unique<std::byte[]>(64);
+  expect_rejected_free(other.get() + 16, Fault::foreign_pointer);
+}
+
+TEST_F(Faults, MisalignedPointer) {
+  auto* block = static_cast<std::byte*>(heap_.allocate(100));
+  expect_rejected_free(block + 1, Fault::misaligned_pointer);
+  expect_rejected_free(block + 4, Fault::misaligned_pointer);
+  g_faults.clear();
+  heap_.free(block);
+  EXPECT_TRUE(g_faults.empty());
+}
+
+TEST_F(Faults, DoubleFreeInEveryMergeShape) {
+  // Freed alone (no merge), merged into its left neighbour, merged with its right neighbour.
+  auto* a = static_cast<std::byte*>(heap_.allocate(64, 8));
+  auto* b = static_cast<std::byte*>(heap_.allocate(64, 8));
+  auto* c = static_cast<std::byte*>(heap_.allocate(64, 8));
+  auto* d = static_cast<std::byte*>(heap_.allocate(64, 8));
+  heap_.free(b);
+  expect_rejected_free(b, Fault::double_free);
+  heap_.free(c);  // merges into b
+  expect_rejected_free(c, Fault::double_free);
+  expect_rejected_free(b, Fault::double_free);
+  heap_.free(d);  // merges with the free rest and with b + c
+  expect_rejected_free(d, Fault::double_free);
+  heap_.free(a);
+  expect_rejected_free(a, Fault::double_free);
+  EXPECT_EQ(heap_.statistics().free_blocks, 1U);
+}
+
+TEST_F(Faults, DoubleFreeOfAPaddedAlignedBlock) {
+  std::vector<void*> blocks;
+  for (int i = 0; i < 8; ++i) {
+    blocks.push_back(heap_.allocate(24, 16));
+  }
+  for (void* block : blocks) {
+    heap_.free(block);
+  }
+  for (void* block : blocks) {
+    const auto before = heap_.statistics();
+    g_faults.clear();
+    heap_.free(block);
+    ASSERT_EQ(g_faults.size(), 1U);
+    EXPECT_EQ(g_faults[0].fault, Fault::double_free) << keel::to_string(g_faults[0].fault);
+    EXPECT_EQ(heap_.statistics().bytes_free, before.bytes_free);
+  }
+  EXPECT_TRUE(heap_.validate());
+}
+
+TEST_F(Faults, InteriorPointer) {
+  auto* block = static_cast<std::byte*>(heap_.allocate(400, 8));
+  std::memset(block, 0, 400);  // zeros in front of every interior pointer: not a used header
+  for (std::size_t offset = 8; offset < 400; offset += 8) {
+    expect_rejected_free(block + offset, Fault::invalid_pointer);
+  }
+  heap_.free(block);
+}
+
+TEST_F(Faults, ReallocateAndUsableSizeCheckToo) {
+  int on_stack = 0;
+  EXPECT_EQ(heap_.reallocate(opaque(&on_stack), 10), nullptr);
+  EXPECT_EQ(heap_.usable_size(opaque(&on_stack)), 0U);
+  void* block = heap_.allocate(10);
+  heap_.free(block);
+  EXPECT_EQ(heap_.reallocate(block, 100), nullptr);
+  ASSERT_EQ(g_faults.size(), 3U);
+  EXPECT_EQ(g_faults[0].fault, Fault::foreign_pointer);
+  EXPECT_EQ(g_faults[2].fault, Fault::double_free);
+  EXPECT_TRUE(heap_.validate());
+}
+
+TEST_F(Faults, HeapWithoutRegionsRejectsEverything) {
+  Heap<> empty;
+  int on_stack = 0;
+  g_faults.clear();
+  empty.free(opaque(&on_stack));
+  ASSERT_EQ(g_faults.size(), 1U);
+  EXPECT_EQ(g_faults[0].fault, Fault::foreign_pointer);
+}
+
+TEST(FaultNames, EveryKindHasAName) {
+  EXPECT_STREQ(keel::to_string(Fault::double_free), "double_free");
+  EXPECT_STREQ(keel::to_string(keel::RegionError::cuts_live_block), "cuts_live_block");
+  EXPECT_STREQ(keel::to_string(keel::Violation::bad_footer), "bad_footer");
+}
+
+TEST(FaultDefault, TrapsOnADoubleFree) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        alignas(16) static std::byte arena[4096];
+        Heap<> heap;
+        (void)heap.claim(Span{arena});
+        void* block = heap.allocate(10);
+        heap.free(block);
+        heap.free(block);
+      },
+      "");
+}
+
+}  // namespace

@@ -1,0 +1,281 @@
+// Regions: claim, extend, truncate, reserved, and their refusals.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "keel/heap.hpp"
+
+namespace {
+
+using keel::Heap;
+using keel::RegionError;
+using keel::Span;
+
+std::uintptr_t address(const void* pointer) {
+  return reinterpret_cast<std::uintptr_t>(pointer);
+}
+
+struct Buffer {
+  explicit Buffer(std::size_t bytes) : memory(std::make_unique<std::byte[]>(bytes)), size(bytes) {
+    std::memset(memory.get(), 0xC3, bytes);
+  }
+  Span span(std::size_t offset, std::size_t bytes) const {
+    return Span{memory.get() + offset, bytes};
+  }
+  std::unique_ptr<std::byte[]> memory;
+  std::size_t size;
+};
+
+TEST(Claim, RefusesNullWrappingAndTinySpans) {
+  Heap<> heap;
+  EXPECT_EQ(heap.claim(Span{static_cast<std::byte*>(nullptr), 4096}).error(),
+            RegionError::null_span);
+  Buffer buffer(4096);
+  auto* top = reinterpret_cast<std::byte*>(~std::uintptr_t{0} - 100);
+  EXPECT_EQ(heap.claim(Span{top, 4096}).error(), RegionError::null_span);
+  EXPECT_EQ(heap.claim(buffer.span(0, 0)).error(), RegionError::too_small);
+  EXPECT_EQ(heap.claim(buffer.span(0, Heap<>::min_region - 1)).error(), RegionError::too_small);
+  EXPECT_EQ(heap.statistics().region_count, 0U);
+  EXPECT_EQ(heap.allocate(1), nullptr);
+}
+
+TEST(Claim, TrimsAMisalignedSpanInward) {
+  Buffer buffer(4096);
+  for (std::size_t offset = 0; offset < 16; ++offset) {
+    Heap<> heap;
+    const Span wanted = buffer.span(offset, 1000 - offset);
+    const auto result = heap.claim(wanted);
+    ASSERT_TRUE(result) << offset;
+    const Span extent = result.extent();
+    EXPECT_GE(address(extent.data), address(wanted.data));
+    EXPECT_LE(address(extent.data) + extent.size, address(wanted.data) + wanted.size);
+    EXPECT_GE(extent.size, wanted.size - 16);
+    void* block = heap.allocate(100);
+    ASSERT_NE(block, nullptr);
+    EXPECT_EQ(address(block) % 16, 0U);
+    EXPECT_TRUE(heap.validate());
+  }
+}
+
+TEST(Claim, SmallestRegionHoldsOneMinimumBlock) {
+  Buffer buffer(256);
+  Heap<> heap;
+  // An 8-aligned start: the first block sits at +4, so the least span is min_region + 4.
+  const auto result = heap.claim(buffer.span(0, Heap<>::min_region + 4));
+  ASSERT_TRUE(result);
+  void* block = heap.allocate(12, 8);
+  EXPECT_NE(block, nullptr);
+  EXPECT_EQ(heap.allocate(1, 8), nullptr);
+  heap.free(block);
+}
+
+TEST(Claim, RefusesOverlapsAndServesManyRegions) {
+  Buffer buffer(64 * 1024);
+  Heap<> heap;
+  ASSERT_TRUE(heap.claim(buffer.span(0, 8192)));
+  EXPECT_EQ(heap.claim(buffer.span(4096, 8192)).error(), RegionError::overlaps);
+  EXPECT_EQ(heap.claim(buffer.span(0, 100)).error(), RegionError::overlaps);
+  ASSERT_TRUE(heap.claim(buffer.span(8192, 8192)));  // adjacent: fine, stays separate
+  ASSERT_TRUE(heap.claim(buffer.span(40000, 8192)));
+  ASSERT_TRUE(heap.claim(buffer.span(20000, 8192)));
+  EXPECT_EQ(heap.statistics().region_count, 4U);
+  std::vector<void*> blocks;
+  while (void* block = heap.allocate(1000)) {
+    blocks.push_back(block);
+  }
+  EXPECT_GE(blocks.size(), 4U * 7U);  // every region served requests
+  EXPECT_TRUE(heap.validate());
+  std::size_t regions = 0;
+  heap.for_each_region([&](Span) { ++regions; });
+  EXPECT_EQ(regions, 4U);
+  for (void* block : blocks) {
+    heap.free(block);
+  }
+  EXPECT_EQ(heap.statistics().free_blocks, 4U);  // regions never merge
+}
+
+TEST(Extend, GrowsBothEndsAndMergesWithFreeNeighbours) {
+  Buffer buffer(16384);
+  Heap<> heap;
+  Span region = heap.claim(buffer.span(4096, 4096)).extent();
+  const auto before = heap.statistics();
+  const auto grown = heap.extend(region, buffer.span(4096, 8192));
+  ASSERT_TRUE(grown);
+  EXPECT_EQ(grown.extent().data, region.data);
+  EXPECT_EQ(heap.statistics().free_blocks, 1U);  // the new memory merged
+  EXPECT_EQ(heap.statistics().bytes_claimed,
+            before.bytes_claimed + (grown.extent().size - region.size));
+  region = grown.extent();
+  const auto lower = heap.extend(region, buffer.span(0, 12288));
+  ASSERT_TRUE(lower);
+  EXPECT_LT(address(lower.extent().data), address(region.data));
+  EXPECT_EQ(heap.statistics().free_blocks, 1U);
+  EXPECT_TRUE(heap.validate());
+  void* big = heap.allocate(11000);
+  EXPECT_NE(big, nullptr);
+  heap.free(big);
+}
+
+TEST(Extend, NextToLiveBlocksAndRefusals) {
+  Buffer buffer(16384);
+  Heap<> heap;
+  const Span region = heap.claim(buffer.span(4096, 4096)).extent();
+  std::vector<void*> blocks;
+  while (void* block = heap.allocate(100, 8)) {
+    blocks.push_back(block);
+  }
+  EXPECT_EQ(heap.extend(Span{region.data, region.size - 8}, buffer.span(0, 16384)).error(),
+            RegionError::not_a_region);
+  EXPECT_EQ(heap.extend(region, buffer.span(6000, 8000)).error(), RegionError::not_contained);
+  EXPECT_EQ(heap.extend(region, Span{region.data, region.size + 4}).error(),
+            RegionError::too_small);
+  ASSERT_TRUE(heap.claim(buffer.span(12288, 4096)));
+  EXPECT_EQ(heap.extend(region, buffer.span(4096, 10000)).error(), RegionError::overlaps);
+  const auto grown = heap.extend(region, buffer.span(0, 8192 + 4096));  // both ends, full region
+  ASSERT_TRUE(grown);
+  EXPECT_TRUE(heap.validate());
+  EXPECT_NE(heap.allocate(3000), nullptr);  // the new front
+  EXPECT_NE(heap.allocate(3000), nullptr);  // the new front or back
+  EXPECT_TRUE(heap.validate());
+}
+
+TEST(Truncate, GivesBackFreeEndsAndNeverCutsALiveBlock) {
+  Buffer buffer(16384);
+  Heap<> heap;
+  const Span region = heap.claim(buffer.span(0, 16384)).extent();
+  std::byte* const middle_start = region.data + 6000;
+  // Put one live block in the middle: allocate up to there, then free the front.
+  void* front = heap.allocate(5900, 8);
+  void* live = heap.allocate(1000, 8);
+  heap.free(front);
+  ASSERT_TRUE(heap.validate());
+  ASSERT_LT(address(live), address(middle_start));
+
+  const auto least = heap.reserved(region);
+  ASSERT_TRUE(least);
+  EXPECT_LE(address(least.extent().data), address(live) - 4 - 16);
+  EXPECT_GE(address(least.extent().data) + least.extent().size, address(live) + 1000);
+
+  // Cutting into the live block is refused, and changes nothing.
+  const auto before = heap.statistics();
+  EXPECT_EQ(heap.truncate(region, Span{static_cast<std::byte*>(live) + 8, 100}).error(),
+            RegionError::cuts_live_block);
+  EXPECT_EQ(heap.truncate(region, Span{region.data, 100}).error(), RegionError::cuts_live_block);
+  EXPECT_EQ(heap.truncate(region, Span{}).error(), RegionError::cuts_live_block);
+  EXPECT_EQ(heap.statistics().bytes_claimed, before.bytes_claimed);
+  EXPECT_TRUE(heap.validate());
+
+  // Truncating to reserved() succeeds and keeps the live block.
+  const auto cut = heap.truncate(region, least.extent());
+  ASSERT_TRUE(cut) << keel::to_string(cut.error());
+  EXPECT_EQ(cut.extent(), least.extent());
+  EXPECT_TRUE(heap.validate());
+  EXPECT_EQ(heap.statistics().bytes_claimed, cut.extent().size);
+  std::memset(live, 1, 1000);
+  // The released memory is the caller's again, and may be claimed anew.
+  EXPECT_TRUE(
+      heap.claim(buffer.span(0, address(cut.extent().data) - address(buffer.memory.get()))));
+  heap.free(live);
+  EXPECT_TRUE(heap.validate());
+}
+
+TEST(Truncate, RefusalsAndWholeRegionRelease) {
+  Buffer buffer(8192);
+  Heap<> heap;
+  const Span region = heap.claim(buffer.span(0, 8192)).extent();
+  EXPECT_EQ(heap.truncate(Span{region.data + 8, 100}, Span{}).error(), RegionError::not_a_region);
+  EXPECT_EQ(heap.truncate(region, buffer.span(0, 9000)).error(), RegionError::not_contained);
+  // A region with no live block can be given back entirely.
+  const auto released = heap.truncate(region, Span{});
+  ASSERT_TRUE(released);
+  EXPECT_TRUE(released.extent().empty());
+  EXPECT_EQ(heap.statistics().region_count, 0U);
+  EXPECT_EQ(heap.statistics().bytes_claimed, 0U);
+  EXPECT_EQ(heap.allocate(10), nullptr);
+  EXPECT_TRUE(heap.validate());
+  // And claimed again.
+  ASSERT_TRUE(heap.claim(buffer.span(0, 8192)));
+  EXPECT_NE(heap.allocate(10), nullptr);
+}
+
+TEST(Truncate, EveryOffsetInsideOneFreeBlock) {
+  // Exhaustive over small keep spans of a free region: the result always contains keep and the
+  // heap stays valid (this covers the one-granule-remainder roundings at both ends).
+  Buffer buffer(1024);
+  for (std::size_t start = 0; start < 200; start += 1) {
+    for (std::size_t length : {1U, 7U, 8U, 9U, 16U, 24U, 100U}) {
+      Heap<> heap;
+      const Span region = heap.claim(buffer.span(0, 1024)).extent();
+      const Span keep{region.data + start, length};
+      const auto cut = heap.truncate(region, keep);
+      ASSERT_TRUE(cut) << start << " " << length << " " << keel::to_string(cut.error());
+      EXPECT_LE(address(cut.extent().data), address(keep.data));
+      EXPECT_GE(address(cut.extent().data) + cut.extent().size, address(keep.data) + length);
+      ASSERT_TRUE(heap.validate())
+          << start << " " << length << " " << keel::to_string(heap.validate().kind);
+    }
+  }
+}
+
+TEST(Regions, GigabyteArena) {
+  constexpr std::size_t kBytes = std::size_t{1} << 30;
+  void* memory = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) {
+    GTEST_SKIP() << "no 1 GiB of address space";
+  }
+  {
+    Heap<> heap;
+    ASSERT_TRUE(heap.claim(Span{memory, kBytes}));
+    void* huge = heap.allocate(kBytes - 4096);
+    ASSERT_NE(huge, nullptr);
+    void* small = heap.allocate(100);
+    ASSERT_NE(small, nullptr);
+    heap.free(huge);
+    void* halves[2] = {heap.allocate(kBytes / 2 - 4096), heap.allocate(kBytes / 2 - 4096)};
+    EXPECT_NE(halves[0], nullptr);
+    EXPECT_NE(halves[1], nullptr);
+    heap.free(halves[0]);
+    heap.free(halves[1]);
+    heap.free(small);
+    EXPECT_TRUE(heap.validate());
+    EXPECT_EQ(heap.statistics().free_blocks, 1U);
+  }
+  munmap(memory, kBytes);
+}
+
+TEST(Regions, OutOfTheLinkWindowOn64Bit) {
+  if (sizeof(void*) < 8) {
+    GTEST_SKIP() << "32-bit targets reach the whole address space";
+  }
+  constexpr std::size_t kBytes = 1 << 16;
+  void* near = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(near, MAP_FAILED);
+  // A second mapping 40 GiB away: beyond the 32 GiB window centred on the first region.
+  const std::uintptr_t far_address = address(near) + (std::uintptr_t{40} << 30);
+  void* far = mmap(reinterpret_cast<void*>(far_address), kBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (far == MAP_FAILED) {
+    munmap(near, kBytes);
+    GTEST_SKIP() << "cannot map 40 GiB away";
+  }
+  {
+    Heap<> heap;
+    ASSERT_TRUE(heap.claim(Span{near, kBytes}));
+    EXPECT_EQ(heap.claim(Span{far, kBytes}).error(), RegionError::out_of_reach);
+    // With the window placed explicitly, the far region is reachable instead.
+    Heap<> placed{keel::WindowBase{far_address - (std::uintptr_t{8} << 30)}};
+    EXPECT_TRUE(placed.claim(Span{far, kBytes}));
+    EXPECT_EQ(placed.claim(Span{near, kBytes}).error(), RegionError::out_of_reach);
+    EXPECT_NE(placed.allocate(1000), nullptr);
+    EXPECT_TRUE(placed.validate());
+  }
+  munmap(far, kBytes);
+  munmap(near, kBytes);
+}
+
+}  // namespace
