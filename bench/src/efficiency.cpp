@@ -1,0 +1,69 @@
+// bench/src/efficiency.cpp: see efficiency.hpp.
+#include "efficiency.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "allocators.hpp"
+#include "replay.hpp"
+
+namespace keel_bench {
+namespace {
+
+constexpr std::size_t kStep = keel::detail::kGranule;
+constexpr std::size_t kLargestArena = std::size_t{1} << 30;
+
+template <typename Heap>
+bool replays_cleanly(const Trace& trace, const Arena& arena, std::size_t bytes) {
+  auto allocator = std::make_unique<KeelAllocator<Heap>>(arena.prefix(bytes));
+  if (!allocator->claimed()) {
+    return false;
+  }
+  return replay(trace, *allocator, OnFailure::stop).failures == 0;
+}
+
+template <typename Heap>
+EfficiencyResult search(const Trace& trace) {
+  const Arena arena(kLargestArena);
+  EfficiencyResult result;
+  std::size_t low = kStep;  // fails: no region fits in 8 bytes
+  std::size_t high = (trace.peak_live_bytes + kStep - 1) / kStep * kStep;
+  while (!replays_cleanly<Heap>(trace, arena, high)) {
+    ++result.attempts;
+    low = high;
+    high *= 2;
+    if (high > kLargestArena) {
+      std::fprintf(stderr, "keel_bench: %s does not replay in 1 GiB\n", trace.name.c_str());
+      std::exit(2);
+    }
+  }
+  while (high - low > kStep) {
+    const std::size_t middle = (low + (high - low) / 2) / kStep * kStep;
+    ++result.attempts;
+    if (replays_cleanly<Heap>(trace, arena, middle)) {
+      high = middle;
+    } else {
+      low = middle;
+    }
+  }
+  result.smallest_arena = high;
+  result.largest_failing = low;
+  for (std::size_t i = 1; i <= 16; ++i) {
+    result.monotone_above =
+        result.monotone_above && replays_cleanly<Heap>(trace, arena, high + i * kStep);
+  }
+  return result;
+}
+
+}  // namespace
+
+EfficiencyResult find_smallest_arena(const Trace& trace, const char* heap) {
+  if (std::strcmp(heap, "nosearch") == 0) {
+    return search<NoSearchHeap>(trace);
+  }
+  return search<DefaultHeap>(trace);
+}
+
+}  // namespace keel_bench
