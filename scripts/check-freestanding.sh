@@ -27,6 +27,7 @@ check() {  # check COMPILER FLAGS...
     <(nm --defined-only "${objects[@]}" | awk 'NF == 3 {print $3}' | sort -u) |
     grep -Ev '^(memcpy|memset|memmove)$' |
     grep -Ev '^_ZN4keel6global' |  # keel/global.hpp: defined by the application, for the faces
+    grep -Ev '^(vTaskSuspendAll|xTaskResumeAll|vApplicationMallocFailedHook)$' |  # FreeRTOS's
     grep -Ev '^__(aeabi_[a-z0-9]+|u?(div|mod)[sd]i3|udivmoddi4|(clz|ctz)[sd]i2)$' || true)
   if [ -n "$undefined" ]; then
     echo "core references symbols beyond memcpy/memset/memmove ($compiler $*):"

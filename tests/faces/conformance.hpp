@@ -85,7 +85,7 @@ TYPED_TEST_P(Conformance, BlocksAreAlignedDisjointAndKeepTheirContents) {
   const std::size_t live_before = this->face_.live();
   for (int i = 0; i < 48; ++i) {
     const LiveBlock block = this->take(this->random_size(random), this->random_align(random),
-                                  static_cast<std::uint8_t>(i));
+                                       static_cast<std::uint8_t>(i));
     ASSERT_NE(block.pointer, nullptr) << TypeParam::kName << " block " << i;
     ASSERT_TRUE(this->aligned(block.pointer, block.align)) << block.align;
     this->fill(block);
@@ -122,7 +122,7 @@ TYPED_TEST_P(Conformance, ExhaustionFailsCleanlyAndRecovers) {
   if constexpr (!TypeParam::kBounded) {
     GTEST_SKIP() << TypeParam::kName << " is the process's heap: not run out here";
   } else {
-      const std::size_t live_before = this->face_.live();
+    const std::size_t live_before = this->face_.live();
     std::vector<LiveBlock> blocks;
     for (int i = 0; i < 1'000'000; ++i) {
       const LiveBlock block = this->take(TypeParam::kMaxSize, 8, static_cast<std::uint8_t>(i));
@@ -156,7 +156,7 @@ TYPED_TEST_P(Conformance, RandomWorkloadAgainstAShadow) {
   for (int step = 0; step < 6000; ++step) {
     if (blocks.empty() || (blocks.size() < 40 && random() % 2 == 0)) {
       const LiveBlock block = this->take(this->random_size(random), this->random_align(random),
-                                    static_cast<std::uint8_t>(step));
+                                         static_cast<std::uint8_t>(step));
       if (block.pointer == nullptr) {
         ASSERT_TRUE(TypeParam::kBounded) << TypeParam::kName << " failed at step " << step;
         continue;
