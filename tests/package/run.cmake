@@ -1,0 +1,72 @@
+# tests/package/run.cmake: configures, builds and (for host projects) runs one consumer project.
+#
+#   cmake -DPROJECT=<dir under tests/package> -DMODE=<subdirectory|fetchcontent|package>
+#         -DKEEL_SOURCE=<keel source> -DWORK=<scratch dir> [-DRUN=ON] [-DEXPECT=<text>]
+#         [-DCOMPILER_ARGS=<;-list of -D options for the nested builds>]
+#         [-DNM=<nm> -DNM_FILE=<built file> -DNM_REQUIRE=<symbols> -DNM_FORBID=<symbols>]
+#         -P run.cmake
+#
+# With NM, the built file's symbol table must define every NM_REQUIRE symbol and contain no
+# NM_FORBID symbol.
+#
+# MODE=package first builds keel alone and installs it under WORK/prefix, then configures the
+# project with CMAKE_PREFIX_PATH pointing there.
+cmake_minimum_required(VERSION 3.25)
+
+foreach(required PROJECT MODE KEEL_SOURCE WORK)
+  if(NOT DEFINED ${required})
+    message(FATAL_ERROR "run.cmake needs -D${required}=...")
+  endif()
+endforeach()
+
+function(run_step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output
+                  ERROR_VARIABLE output)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${result}):\n${output}")
+  endif()
+  set(step_output "${output}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE ${WORK})
+set(project_args -DKEEL_CONSUME=${MODE} -DKEEL_SOURCE_DIR=${KEEL_SOURCE} ${COMPILER_ARGS})
+
+if(MODE STREQUAL "package")
+  run_step("configure keel" ${CMAKE_COMMAND} -S ${KEEL_SOURCE} -B ${WORK}/keel-build
+           -DKEEL_BUILD_TESTS=OFF -DKEEL_BUILD_BENCH=OFF -DKEEL_INSTALL=ON
+           -DCMAKE_INSTALL_PREFIX=${WORK}/prefix ${COMPILER_ARGS})
+  run_step("build keel" ${CMAKE_COMMAND} --build ${WORK}/keel-build -j2)
+  run_step("install keel" ${CMAKE_COMMAND} --install ${WORK}/keel-build)
+  list(APPEND project_args -DCMAKE_PREFIX_PATH=${WORK}/prefix)
+elseif(MODE STREQUAL "fetchcontent")
+  list(APPEND project_args -DFETCHCONTENT_SOURCE_DIR_KEEL=${KEEL_SOURCE}
+       -DFETCHCONTENT_FULLY_DISCONNECTED=ON)
+endif()
+
+run_step("configure ${PROJECT}" ${CMAKE_COMMAND} -S ${CMAKE_CURRENT_LIST_DIR}/${PROJECT}
+         -B ${WORK}/build ${project_args})
+run_step("build ${PROJECT}" ${CMAKE_COMMAND} --build ${WORK}/build -j2)
+message(STATUS "${PROJECT} (${MODE}) built")
+
+if(RUN)
+  run_step("run ${PROJECT}" ${WORK}/build/${RUN})
+  message(STATUS "${step_output}")
+  if(DEFINED EXPECT AND NOT step_output MATCHES "${EXPECT}")
+    message(FATAL_ERROR "${PROJECT} printed:\n${step_output}\nexpected: ${EXPECT}")
+  endif()
+endif()
+
+if(NM)
+  run_step("nm ${NM_FILE}" ${NM} ${WORK}/build/${NM_FILE})
+  foreach(symbol ${NM_REQUIRE})
+    if(NOT step_output MATCHES "[0-9a-f]+ [TtDdBbRrWw] ${symbol}\n")
+      message(FATAL_ERROR "${NM_FILE} does not define ${symbol}")
+    endif()
+  endforeach()
+  foreach(symbol ${NM_FORBID})
+    if(step_output MATCHES " ${symbol}\n")
+      message(FATAL_ERROR "${NM_FILE} contains ${symbol}")
+    endif()
+  endforeach()
+  message(STATUS "${NM_FILE}: defines ${NM_REQUIRE}; has none of ${NM_FORBID}")
+endif()
