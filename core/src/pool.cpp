@@ -60,10 +60,10 @@ BlockPool::BlockPool(Span storage, std::size_t block_size, std::size_t align, Ch
 
 void* BlockPool::acquire() noexcept {
   std::byte* block = free_;
-  if (block != nullptr) {
+  if (block != nullptr) [[likely]] {
     std::byte* next = load_link(block);
     if (checking_ != Checking::none && next != nullptr &&
-        (index_of(next) >= capacity_ || next >= untouched_)) {
+        (index_of(next) >= capacity_ || next >= untouched_)) [[unlikely]] {
       report_fault(Fault::corrupted_block, block);
       next = nullptr;  // the rest of the list cannot be trusted: drop it
     }
@@ -91,11 +91,11 @@ bool BlockPool::accept_release(const void* block) const noexcept {
     return true;
   }
   const std::size_t index = index_of(block);
-  if (index >= capacity_ || block >= untouched_) {
+  if (index >= capacity_ || block >= untouched_) [[unlikely]] {
     report_fault(Fault::pool_foreign, block);
     return false;
   }
-  if (bitmap_ != nullptr ? !bit(index) : block == free_) {
+  if (bitmap_ != nullptr ? !bit(index) : block == free_) [[unlikely]] {
     report_fault(Fault::pool_double_release, block);
     return false;
   }
@@ -113,11 +113,34 @@ void BlockPool::push_free(void* block) noexcept {
   --in_use_;
 }
 
+// accept_release and push_free in one pass: the index is computed once.
 void BlockPool::release(void* block) noexcept {
-  if (block == nullptr || !accept_release(block)) {
+  if (block == nullptr) {
     return;
   }
-  push_free(block);
+  auto* bytes = static_cast<std::byte*>(block);
+  if (checking_ != Checking::none) {
+    const std::size_t index = index_of(bytes);
+    if (index >= capacity_ || bytes >= untouched_) [[unlikely]] {
+      report_fault(Fault::pool_foreign, block);
+      return;
+    }
+    if (bitmap_ != nullptr) {
+      std::uint32_t& word = bitmap_[index / 32];
+      const std::uint32_t mask = std::uint32_t{1} << (index % 32);
+      if ((word & mask) == 0) [[unlikely]] {
+        report_fault(Fault::pool_double_release, block);
+        return;
+      }
+      word &= ~mask;
+    } else if (bytes == free_) [[unlikely]] {
+      report_fault(Fault::pool_double_release, block);
+      return;
+    }
+  }
+  store_link(bytes, free_);
+  free_ = bytes;
+  --in_use_;
 }
 
 PoolStatistics BlockPool::statistics() const noexcept {
