@@ -1,0 +1,224 @@
+// qemu-demo/x86_64/throughput.cpp: the throughput benchmark (throughput.hpp).
+#include "throughput.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <new>
+
+#include "barrier.hpp"
+#include "keel/heap.hpp"
+#include "keel/pool.hpp"
+#include "kernel_heap.hpp"
+#include "random.hpp"
+#include "x86/boot_layout.h"
+#include "x86/clock.hpp"
+#include "x86/console.hpp"
+#include "x86/cpu.hpp"
+#include "x86/smp.hpp"
+
+namespace kernel {
+namespace {
+
+using keel::port::x86::Line;
+
+constexpr unsigned kBatch = 32;
+constexpr std::size_t kPoolBlockBytes = 512;
+constexpr std::size_t kPrivateHeapBytes = 1024 * 1024;
+constexpr unsigned kMaxRepeats = 9;
+
+enum class Target : std::uint8_t { shared_heap, per_core_pool, per_core_heap };
+
+struct Job {
+  Target target;
+  std::uint32_t rounds;
+  std::size_t sizes[kBatch];
+  unsigned order[kBatch];
+};
+
+struct alignas(64) CoreTime {
+  std::uint64_t start;
+  std::uint64_t end;
+  std::uint64_t operations;
+  std::uint64_t failures;
+};
+
+constinit CoreTime g_times[MAX_CPUS] = {};
+constinit Barrier g_barrier;
+
+template <typename Allocate, typename Free>
+void timed_loop(const Job& job, CoreTime& time, Allocate&& allocate, Free&& free) {
+  void* blocks[kBatch] = {};
+  g_barrier.arrive_and_wait();
+  time.start = keel::port::x86::read_tsc();
+  for (std::uint32_t round = 0; round < job.rounds; ++round) {
+    for (unsigned i = 0; i < kBatch; ++i) {
+      blocks[i] = allocate(job.sizes[i]);
+      time.failures += blocks[i] == nullptr ? 1 : 0;
+    }
+    for (unsigned i = 0; i < kBatch; ++i) {
+      free(blocks[job.order[i]]);
+    }
+  }
+  time.end = keel::port::x86::read_tsc();
+  time.operations = std::uint64_t{2} * kBatch * job.rounds;
+}
+
+void bench_core(unsigned cpu, void* context) noexcept {
+  const Job& job = *static_cast<const Job*>(context);
+  CoreTime& time = g_times[cpu];
+  time = CoreTime{};
+  switch (job.target) {
+    case Target::shared_heap:
+      timed_loop(
+          job, time, [](std::size_t size) { return g_heap.allocate(size); },
+          [](void* block) { g_heap.free(block); });
+      break;
+    case Target::per_core_pool: {
+      void* memory = g_heap.allocate(kBatch * kPoolBlockBytes);
+      keel::BlockPool pool(keel::Span{memory, memory == nullptr ? 0 : kBatch * kPoolBlockBytes},
+                           kPoolBlockBytes, 16, keel::Checking::basic);
+      timed_loop(
+          job, time, [&pool](std::size_t) { return pool.acquire(); },
+          [&pool](void* block) { pool.release(block); });
+      g_heap.free(memory);
+      break;
+    }
+    case Target::per_core_heap: {
+      void* memory = g_heap.allocate(kPrivateHeapBytes);
+      keel::Heap<> heap;
+      if (memory != nullptr) {
+        (void)heap.claim(keel::Span{memory, kPrivateHeapBytes});
+      }
+      timed_loop(
+          job, time, [&heap](std::size_t size) { return heap.allocate(size); },
+          [&heap](void* block) { heap.free(block); });
+      g_heap.free(memory);
+      break;
+    }
+  }
+}
+
+struct Measurement {
+  std::uint64_t operations;
+  std::uint64_t ticks;
+  std::uint64_t failures;
+};
+
+Measurement measure(Job& job, unsigned cores) {
+  g_barrier.reset(cores);
+  keel::port::x86::run_on_cores(cores, &bench_core, &job);
+  std::uint64_t first = ~std::uint64_t{0};
+  std::uint64_t last = 0;
+  Measurement result{0, 0, 0};
+  for (unsigned cpu = 0; cpu < cores; ++cpu) {
+    first = g_times[cpu].start < first ? g_times[cpu].start : first;
+    last = g_times[cpu].end > last ? g_times[cpu].end : last;
+    result.operations += g_times[cpu].operations;
+    result.failures += g_times[cpu].failures;
+  }
+  result.ticks = last - first;
+  return result;
+}
+
+void sort(std::uint64_t* values, unsigned count) {
+  for (unsigned i = 1; i < count; ++i) {
+    for (unsigned j = i; j > 0 && values[j - 1] > values[j]; --j) {
+      const std::uint64_t value = values[j];
+      values[j] = values[j - 1];
+      values[j - 1] = value;
+    }
+  }
+}
+
+const char* name_of(Target target) {
+  switch (target) {
+    case Target::shared_heap: return "shared heap (IrqLock)";
+    case Target::per_core_pool: return "per-core BlockPool";
+    case Target::per_core_heap: return "per-core Heap";
+  }
+  return "?";
+}
+
+}  // namespace
+
+bool run_throughput(std::uint32_t rounds, unsigned repeats) {
+  if (repeats > kMaxRepeats) {
+    repeats = kMaxRepeats;
+  }
+  if (repeats == 0) {
+    repeats = 1;
+  }
+  Job job{};
+  job.rounds = rounds;
+  Random random(0x5EED);
+  for (unsigned i = 0; i < kBatch; ++i) {
+    job.sizes[i] = 16 + random.below(497);
+    job.order[i] = i;
+  }
+  for (unsigned i = kBatch - 1; i > 0; --i) {  // Fisher-Yates
+    const unsigned j = random.below(i + 1);
+    const unsigned value = job.order[i];
+    job.order[i] = job.order[j];
+    job.order[j] = value;
+  }
+  const std::uint64_t hz = keel::port::x86::tsc_frequency_hz();
+  Line()
+      .text("throughput: ")
+      .decimal(kBatch)
+      .text(" x (allocate 16..512 B) then ")
+      .decimal(kBatch)
+      .text(" x free, ")
+      .decimal(rounds)
+      .text(" rounds per core, median of ")
+      .decimal(repeats)
+      .text(" runs; TSC ")
+      .decimal(hz / 1'000'000)
+      .text(" MHz (measured against the PIT)\n");
+  Line().text("  target                 cores   Mops/s (min..max)        ticks/op/core  scaling\n");
+  bool ok = true;
+  const unsigned online = keel::port::x86::cpus_online();
+  for (const Target target : {Target::shared_heap, Target::per_core_pool, Target::per_core_heap}) {
+    job.target = target;
+    std::uint64_t single_rate = 0;
+    for (const unsigned cores : {1U, 2U, 4U}) {
+      if (cores > online) {
+        break;
+      }
+      std::uint64_t rates[kMaxRepeats] = {};   // operations per second, all cores together
+      std::uint64_t per_op[kMaxRepeats] = {};  // ticks per operation, per core
+      for (unsigned run = 0; run < repeats; ++run) {
+        const Measurement m = measure(job, cores);
+        ok = ok && m.failures == 0;
+        const std::uint64_t ticks = m.ticks == 0 ? 1 : m.ticks;
+        rates[run] = m.operations * hz / ticks;
+        per_op[run] = ticks * cores / (m.operations == 0 ? 1 : m.operations);
+      }
+      sort(rates, repeats);
+      sort(per_op, repeats);
+      const std::uint64_t median = rates[repeats / 2];
+      if (cores == 1) {
+        single_rate = median == 0 ? 1 : median;
+      }
+      Line()
+          .text("  ")
+          .text(name_of(target))
+          .column(25)
+          .decimal(cores)
+          .column(31)
+          .fixed(median / 10'000, 2)
+          .text(" (")
+          .fixed(rates[0] / 10'000, 2)
+          .text("..")
+          .fixed(rates[repeats - 1] / 10'000, 2)
+          .text(")")
+          .column(58)
+          .decimal(per_op[repeats / 2])
+          .column(73)
+          .fixed(median * 100 / single_rate, 2)
+          .text("x\n");
+    }
+  }
+  return ok;
+}
+
+}  // namespace kernel

@@ -1,0 +1,22 @@
+// qemu-demo/x86_64/throughput.hpp: allocation throughput on 1, 2 and 4 cores.
+//
+// Every core runs the same loop at once, after a barrier: allocate kBatch blocks (sizes from a
+// fixed table, 16 .. 512 B), free them in a fixed shuffled order, repeat. One operation is one
+// allocate or one free. Three targets:
+//   shared heap     g_heap: one keel::Heap behind the IrqLock (masking + ticket spinlock)
+//   per-core pool   a keel::BlockPool of 512-byte blocks per core, no lock
+//   per-core heap   a private keel::Heap<> per core (a 1 MiB region from g_heap), no lock
+// Time is the TSC from the first core's start to the last core's end. Without -icount the TSC
+// is the host's: figures are wall-time-like and noisy (QEMU's vCPU threads share the host's
+// cores with everything else).
+#pragma once
+
+#include <cstdint>
+
+namespace kernel {
+
+/// Runs the benchmark for 1, 2 and 4 cores (those online), `repeats` times each, `rounds`
+/// batches per core per run, and prints a table. Returns false if any allocation failed.
+bool run_throughput(std::uint32_t rounds, unsigned repeats);
+
+}  // namespace kernel
