@@ -25,6 +25,30 @@ bool replays_cleanly(const Trace& trace, const Arena& arena, std::size_t bytes) 
 }
 
 template <typename Heap>
+EfficiencyResult::Failure explain_failure(const Trace& trace, const Arena& arena,
+                                          std::size_t bytes) {
+  auto allocator = std::make_unique<KeelAllocator<Heap>>(arena.prefix(bytes));
+  EfficiencyResult::Failure failure;
+  if (!allocator->claimed()) {
+    return failure;
+  }
+  const ReplayResult replayed = replay(trace, *allocator, OnFailure::stop);
+  const keel::Statistics statistics = allocator->heap().statistics();
+  failure.operation = replayed.first_failure;
+  failure.request = replayed.failed_size;
+  failure.align = replayed.failed_align;
+  failure.live_bytes = replayed.live_bytes_at_failure;
+  failure.live_blocks = replayed.live_blocks_at_failure;
+  failure.bytes_in_use = statistics.bytes_in_use;
+  failure.bytes_free = statistics.bytes_free;
+  failure.free_blocks = statistics.free_blocks;
+  failure.largest_free = statistics.largest_free_block;
+  failure.bytes_overhead = statistics.bytes_overhead;
+  failure.bytes_claimed = statistics.bytes_claimed;
+  return failure;
+}
+
+template <typename Heap>
 EfficiencyResult search(const Trace& trace) {
   const Arena arena(kLargestArena);
   EfficiencyResult result;
@@ -50,6 +74,7 @@ EfficiencyResult search(const Trace& trace) {
   }
   result.smallest_arena = high;
   result.largest_failing = low;
+  result.failure = explain_failure<Heap>(trace, arena, low);
   for (std::size_t i = 1; i <= 16; ++i) {
     result.monotone_above =
         result.monotone_above && replays_cleanly<Heap>(trace, arena, high + i * kStep);

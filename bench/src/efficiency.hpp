@@ -12,6 +12,20 @@ struct EfficiencyResult {
   std::size_t largest_failing = 0;  ///< the largest size seen to fail (smallest_arena - 8)
   std::size_t attempts = 0;
   bool monotone_above = true;  ///< the 16 sizes just above smallest_arena replay too
+  /// The heap at the first failure in an arena of largest_failing bytes: why it failed.
+  struct Failure {
+    std::size_t operation = 0;  ///< index of the failing trace operation
+    std::size_t request = 0;    ///< bytes asked for
+    std::size_t align = 0;
+    std::size_t live_bytes = 0;  ///< request bytes live (the trace's view)
+    std::size_t live_blocks = 0;
+    std::size_t bytes_in_use = 0;  ///< whole used blocks (headers, rounding, pads)
+    std::size_t bytes_free = 0;    ///< in free blocks
+    std::size_t free_blocks = 0;
+    std::size_t largest_free = 0;    ///< usable bytes of the largest free block
+    std::size_t bytes_overhead = 0;  ///< region record and sentinel
+    std::size_t bytes_claimed = 0;
+  } failure;
 };
 
 /// Binary search, at 8-byte resolution, over the size of the span handed to claim (the first N

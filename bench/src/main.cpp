@@ -5,7 +5,7 @@
 //   keel_bench replay --trace NAME --heap default|nosearch|lean|glibc [--arena BYTES]
 //                     [--on-failure stop|carry-on] [--limit OPS]
 //   keel_bench efficiency --trace NAME [--heap default|nosearch]
-//   keel_bench scenarios --heap default|nosearch|lean --arena BYTES
+//   keel_bench scenarios --heap default|nosearch|lean --arena BYTES [--only INDEX]
 //   keel_bench overhead
 //
 // NAME is a trace of the shared directory (without .trace.gz), or `random_exhaustion`, a
@@ -38,6 +38,7 @@ struct Options {
   std::size_t arena = kDefaultArena;
   OnFailure on_failure = OnFailure::stop;
   std::size_t limit = 0;
+  long only = -1;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -46,7 +47,8 @@ struct Options {
                "usage: keel_bench replay --trace NAME --heap default|nosearch|lean|glibc\n"
                "                  [--arena BYTES] [--on-failure stop|carry-on] [--limit OPS]\n"
                "       keel_bench efficiency --trace NAME [--heap default|nosearch]\n"
-               "       keel_bench scenarios --heap default|nosearch|lean --arena BYTES\n"
+               "       keel_bench scenarios --heap default|nosearch|lean --arena BYTES"
+               " [--only INDEX]\n"
                "       keel_bench overhead\n",
                why);
   std::exit(1);
@@ -70,6 +72,8 @@ Options parse(int argc, char** argv) {
       options.heap = value;
     } else if (flag == "--arena") {
       options.arena = std::strtoull(value, nullptr, 0);
+    } else if (flag == "--only") {
+      options.only = std::strtol(value, nullptr, 0);
     } else if (flag == "--limit") {
       options.limit = std::strtoull(value, nullptr, 0);
     } else if (flag == "--on-failure") {
@@ -164,7 +168,7 @@ int main(int argc, char** argv) {
     return command_efficiency(options);
   }
   if (options.command == "scenarios") {
-    return run_scenarios(options.heap.c_str(), options.arena) ? 0 : 5;
+    return run_scenarios(options.heap.c_str(), options.arena, options.only) ? 0 : 5;
   }
   if (options.command == "overhead") {
     print_overhead_table();

@@ -25,6 +25,12 @@ struct ReplayResult {
   std::size_t failures = 0;    ///< allocations and reallocations that returned null
   std::size_t skipped = 0;     ///< operations on ids whose allocation had failed
   bool stopped = false;        ///< stopped at the first failure (OnFailure::stop)
+  // The first failure, if any: which operation, what it asked for, and the bytes then live.
+  std::size_t first_failure = 0;
+  std::size_t failed_size = 0;
+  std::size_t failed_align = 0;
+  std::size_t live_bytes_at_failure = 0;
+  std::size_t live_blocks_at_failure = 0;
 };
 
 namespace detail {
@@ -54,7 +60,16 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
   std::vector<detail::Slot> slots(trace.id_limit);
   ReplayResult result;
   std::uint64_t next_seed = 0x6B65656C00000000ULL;
-  const auto stop_here = [&]() {
+  std::size_t live_bytes = 0;
+  std::size_t live_blocks = 0;
+  const auto stop_here = [&](std::size_t index, std::size_t size, std::size_t align) {
+    if (result.failures == 0) {
+      result.first_failure = index;
+      result.failed_size = size;
+      result.failed_align = align;
+      result.live_bytes_at_failure = live_bytes;
+      result.live_blocks_at_failure = live_blocks;
+    }
     ++result.failures;
     if (on_failure == OnFailure::stop) {
       result.stopped = true;
@@ -94,7 +109,7 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
         }
         if (pointer == nullptr) {
           slot = detail::Slot{};
-          if (stop_here()) {
+          if (stop_here(index, bytes, align)) {
             return result;
           }
           break;
@@ -104,6 +119,8 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
         }
         slot = detail::Slot{pointer, bytes, align, next_seed++};
         fill_pattern(pointer, bytes, slot.seed);
+        live_bytes += bytes;
+        ++live_blocks;
         break;
       }
       case OpKind::reallocate: {
@@ -129,7 +146,7 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
           if (!check_pattern(slot.pointer, slot.bytes, slot.seed)) {
             detail::corrupted(trace, index, "failed reallocate damaged the block");
           }
-          if (stop_here()) {
+          if (stop_here(index, op.size, slot.align)) {
             return result;
           }
           break;
@@ -142,6 +159,7 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
           detail::corrupted(trace, index, "reallocate lost the contents");
         }
         slot.pointer = pointer;
+        live_bytes = live_bytes - slot.bytes + op.size;
         slot.bytes = op.size;
         slot.seed = next_seed++;
         fill_pattern(pointer, slot.bytes, slot.seed);
@@ -159,6 +177,8 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
         mark_begin();
         allocator.free(slot.pointer);
         mark_end<Category::free>();
+        live_bytes -= slot.bytes;
+        --live_blocks;
         slot = detail::Slot{};
         break;
       }

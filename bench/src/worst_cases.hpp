@@ -27,13 +27,10 @@ struct ScenarioInfo {
   Expect expect;  ///< what the measured call returns (allocate, reallocate)
 };
 
-/// The scenarios, in category order.
-[[nodiscard]] std::size_t scenario_count();
-[[nodiscard]] ScenarioInfo scenario_info(std::size_t index);
-
-/// Runs every scenario against a fresh heap over the first `arena_bytes` of an arena, for the
-/// heap named `heap` ("default", "nosearch", "lean"). Prints one line per scenario
-/// (index, kind, outcome, name) and returns false if any missed its intended path.
-bool run_scenarios(const char* heap, std::size_t arena_bytes);
+/// Runs every scenario (or only scenario `only`, if >= 0) against a fresh heap over the first
+/// `arena_bytes` of an arena, for the heap named `heap` ("default", "nosearch", "lean"). Prints
+/// one line per scenario (index, kind, outcome, as-planned, name); a layout too large for the
+/// arena is reported as does-not-fit. Returns false if any case missed its intended path.
+bool run_scenarios(const char* heap, std::size_t arena_bytes, long only);
 
 }  // namespace keel_bench
