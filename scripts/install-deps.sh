@@ -9,6 +9,7 @@ packages=(
   g++-multilib                          # the 32-bit (-m32) test build
   valgrind                              # memcheck and callgrind runs
   clang-format                          # the format check
+  clang libclang-rt-14-dev              # the libFuzzer target (preset host-fuzz)
   qemu-system-arm qemu-system-x86       # the demo kernels and on-target tests
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev   # Cortex-M builds
 )

@@ -30,6 +30,8 @@ step "host" host_preset host
 step "host-asan" host_preset host-asan
 step "host-m32" host_preset host-m32
 step "freestanding" scripts/check-freestanding.sh
+step "host-tsan" host_preset host-tsan    # thread stress under ThreadSanitizer
+step "host-fuzz" host_preset host-fuzz    # bounded libFuzzer run (KEEL_FUZZ_SECONDS, 120 s)
 
 if [ ${#failed[@]} -ne 0 ]; then
   echo "FAILED steps: ${failed[*]}"
