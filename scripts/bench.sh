@@ -49,5 +49,5 @@ fi
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON >/dev/null
 cmake --build "$build_dir" -j2 --target keel_bench insn_window
 snapshot=$([ "$source_dir" = . ] && echo build/bench/source || echo "$source_dir")
-/usr/bin/python3 bench/report/bench.py --repo . --build "$build_dir" --snapshot "$snapshot" \
+/usr/bin/python3 -B bench/report/bench.py --repo . --build "$build_dir" --snapshot "$snapshot" \
   --revision "$revision" --results build/bench/results --jobs 2 "$@"

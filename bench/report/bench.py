@@ -18,6 +18,7 @@ import concurrent.futures
 import datetime
 import json
 import os
+import pickle
 import re
 import shlex
 import subprocess
@@ -306,7 +307,8 @@ def collect(runner, raw):
                 "smallest_arena": int(pairs["smallest_arena"]),
                 "largest_failing": int(pairs["largest_failing"]),
                 "efficiency": int(pairs["peak_live_bytes"]) / int(pairs["smallest_arena"]),
-                "monotone_above": pairs["monotone_above"] == "1",
+                "stable_from": int(pairs["stable_from"]),
+                "failing_above": int(pairs["failing_above"]),
                 "failure": {k[len("failure_"):]: int(v) for k, v in pairs.items()
                             if k.startswith("failure_")}}
         _, _, glibc_plugin = raw[("plugin", trace, "glibc", None)]
@@ -630,7 +632,8 @@ def host_section(data, info, runner):
     w("- **Heap efficiency** = peak live bytes (sum of live request sizes, as in MANIFEST.tsv) / "
       "the smallest arena in which keel replays the trace with no failed request: a binary "
       "search at 8-byte resolution, each attempt a fresh heap over the first N bytes of a "
-      "page-aligned buffer; the 16 sizes just above the result are checked to replay too.")
+      "page-aligned buffer, then every size within 512 bytes of the boundary (failing is not "
+      "monotone in the size, see below).")
     w("- **Bytes per allocation**: the address step between consecutive allocations of one "
       "size in fresh memory (the most common of 31 steps).")
     w("")
@@ -736,15 +739,21 @@ def host_section(data, info, runner):
         w("")
     w("### Heap efficiency, in detail")
     w("")
-    w("| trace | peak live bytes | smallest arena | efficiency | search_limit 0: arena | efficiency "
-      "|")
-    w("|---|---:|---:|---:|---:|---:|")
+    w("Failing is not monotone in the arena size: a few sizes just above the smallest one fail "
+      "again, because a different size changes where blocks land. *fails above* counts the sizes "
+      "of the 64 (8-byte steps) above the smallest that fail; *stable from* is the size from "
+      "which all sizes looked at replay, and its efficiency is the figure one can size an arena "
+      "by.")
+    w("")
+    w("| trace | peak live bytes | smallest arena | efficiency | fails above | stable from | "
+      "efficiency | search_limit 0: smallest | efficiency |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t in TRACES:
         e = data["traces"][t]
         d, z = e["efficiency_default"], e["efficiency_nosearch"]
-        w("| %s | %d | %d%s | %.3f | %d | %.3f |" % (
-            t, e["peak_live_bytes"], d["smallest_arena"],
-            "" if d["monotone_above"] else " (not monotone)", d["efficiency"], z["smallest_arena"],
+        w("| %s | %d | %d | %.3f | %d | %d | %.3f | %d | %.3f |" % (
+            t, e["peak_live_bytes"], d["smallest_arena"], d["efficiency"], d["failing_above"],
+            d["stable_from"], e["peak_live_bytes"] / d["stable_from"], z["smallest_arena"],
             z["efficiency"]))
     w("")
     w("Why the arena cannot be 8 bytes smaller: the heap at the first failed request when the "
@@ -920,6 +929,8 @@ def main():
     parser.add_argument("--revision", required=True, help="a commit, or working-tree")
     parser.add_argument("--results", required=True)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--reuse", action="store_true",
+                        help="rebuild the report from the last run's raw results")
     args = parser.parse_args()
     repo = os.path.abspath(args.repo)
     build = os.path.abspath(args.build)
@@ -927,7 +938,14 @@ def main():
     os.makedirs(results, exist_ok=True)
     runner = Runner(repo, build, os.path.abspath(args.snapshot), results)
     started = time.time()
-    raw = measure(runner, args.jobs)
+    raw_path = os.path.join(results, "raw.pickle")
+    if args.reuse:
+        with open(raw_path, "rb") as f:
+            raw, runner.commands = pickle.load(f)
+    else:
+        raw = measure(runner, args.jobs)
+        with open(raw_path, "wb") as f:
+            pickle.dump((raw, runner.commands), f)
     data = collect(runner, raw)
     data["profiles"] = profile_worst_cases(runner, data)
     if args.revision == "working-tree":

@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::size_t kStep = keel::detail::kGranule;
 constexpr std::size_t kLargestArena = std::size_t{1} << 30;
+constexpr std::size_t kScanSteps = 64;
 
 template <typename Heap>
 bool replays_cleanly(const Trace& trace, const Arena& arena, std::size_t bytes) {
@@ -72,13 +73,28 @@ EfficiencyResult search(const Trace& trace) {
       low = middle;
     }
   }
+  // Failure need not be monotone in the arena size (a different size changes where blocks
+  // land). Look at every size within kScanSteps steps around the boundary: the smallest size
+  // that replays is the result; `stable_from` is where every larger size looked at replays.
   result.smallest_arena = high;
   result.largest_failing = low;
-  result.failure = explain_failure<Heap>(trace, arena, low);
-  for (std::size_t i = 1; i <= 16; ++i) {
-    result.monotone_above =
-        result.monotone_above && replays_cleanly<Heap>(trace, arena, high + i * kStep);
+  result.stable_from = high;
+  const std::size_t first = high > kScanSteps * kStep ? high - kScanSteps * kStep : kStep;
+  for (std::size_t size = first; size <= high + kScanSteps * kStep; size += kStep) {
+    ++result.attempts;
+    if (replays_cleanly<Heap>(trace, arena, size)) {
+      if (size < result.smallest_arena) {
+        result.smallest_arena = size;
+      }
+    } else {
+      result.stable_from = size + kStep;
+      if (size > result.smallest_arena) {
+        ++result.failing_above;
+      }
+    }
   }
+  result.largest_failing = result.smallest_arena - kStep;
+  result.failure = explain_failure<Heap>(trace, arena, result.largest_failing);
   return result;
 }
 

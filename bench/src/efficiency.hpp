@@ -9,9 +9,10 @@ namespace keel_bench {
 
 struct EfficiencyResult {
   std::size_t smallest_arena = 0;   ///< bytes of the smallest span that replays with no failure
-  std::size_t largest_failing = 0;  ///< the largest size seen to fail (smallest_arena - 8)
+  std::size_t largest_failing = 0;  ///< smallest_arena - 8, which fails
+  std::size_t stable_from = 0;      ///< every size looked at from here up replays
+  std::size_t failing_above = 0;    ///< sizes above smallest_arena seen to fail (of 64 looked at)
   std::size_t attempts = 0;
-  bool monotone_above = true;  ///< the 16 sizes just above smallest_arena replay too
   /// The heap at the first failure in an arena of largest_failing bytes: why it failed.
   struct Failure {
     std::size_t operation = 0;  ///< index of the failing trace operation
@@ -29,7 +30,8 @@ struct EfficiencyResult {
 };
 
 /// Binary search, at 8-byte resolution, over the size of the span handed to claim (the first N
-/// bytes of a page-aligned buffer, a fresh heap each attempt). `heap` is "default" or
+/// bytes of a page-aligned buffer, a fresh heap each attempt), then every size within 512 bytes
+/// of the boundary, since failure is not monotone in the size. `heap` is "default" or
 /// "nosearch".
 [[nodiscard]] EfficiencyResult find_smallest_arena(const Trace& trace, const char* heap);
 

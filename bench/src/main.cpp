@@ -148,10 +148,18 @@ int command_efficiency(const Options& options) {
   std::printf("trace\t%s\nheap\t%s\npeak_live_bytes\t%zu\nsmallest_arena\t%zu\n",
               trace.name.c_str(), options.heap.c_str(), trace.peak_live_bytes,
               result.smallest_arena);
-  std::printf(
-      "largest_failing\t%zu\nattempts\t%zu\nmonotone_above\t%d\nefficiency\t%.4f\n",
-      result.largest_failing, result.attempts, result.monotone_above ? 1 : 0,
-      static_cast<double>(trace.peak_live_bytes) / static_cast<double>(result.smallest_arena));
+  std::printf("largest_failing\t%zu\nstable_from\t%zu\nfailing_above\t%zu\nattempts\t%zu\n",
+              result.largest_failing, result.stable_from, result.failing_above, result.attempts);
+  std::printf("efficiency\t%.4f\n", static_cast<double>(trace.peak_live_bytes) /
+                                        static_cast<double>(result.smallest_arena));
+  const EfficiencyResult::Failure& f = result.failure;
+  std::printf("failure_operation\t%zu\nfailure_request\t%zu\nfailure_align\t%zu\n", f.operation,
+              f.request, f.align);
+  std::printf("failure_live_bytes\t%zu\nfailure_live_blocks\t%zu\nfailure_in_use\t%zu\n",
+              f.live_bytes, f.live_blocks, f.bytes_in_use);
+  std::printf("failure_free\t%zu\nfailure_free_blocks\t%zu\nfailure_largest_free\t%zu\n",
+              f.bytes_free, f.free_blocks, f.largest_free);
+  std::printf("failure_overhead\t%zu\nfailure_claimed\t%zu\n", f.bytes_overhead, f.bytes_claimed);
   return 0;
 }
 
