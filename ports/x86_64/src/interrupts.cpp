@@ -11,7 +11,8 @@
 #include "x86/cpu.hpp"
 #include "x86/smp.hpp"
 
-extern "C" const std::uint64_t isr_stub_table[34];  // isr.S: exceptions 0-31, timer, spurious
+// isr.S: exceptions 0-31, then the timer, spurious and wake-up vectors.
+extern "C" const std::uint64_t isr_stub_table[35];
 
 namespace keel::port::x86 {
 namespace {
@@ -93,6 +94,7 @@ void fill_table() {
   }
   set_gate(kTimerVector, isr_stub_table[kExceptionCount]);
   set_gate(kSpuriousVector, isr_stub_table[kExceptionCount + 1]);
+  set_gate(kWakeUpVector, isr_stub_table[kExceptionCount + 2]);
 }
 
 [[noreturn]] void report_exception(const InterruptFrame& frame) {
@@ -191,6 +193,9 @@ extern "C" void x86_interrupt(keel::port::x86::InterruptFrame* frame) {
       handler(cpu);
     }
     lapic::end_of_interrupt();
+  }
+  if (frame->vector == kWakeUpVector) {
+    lapic::end_of_interrupt();  // the wake-up itself is the message: the hlt has ended
   }
   // Spurious interrupts need no end-of-interrupt.
 }

@@ -6,11 +6,12 @@
  * may land in the middle of it), calls x86_interrupt(frame) on a 16-byte aligned stack, and
  * restores everything for iretq.
  *
- * isr_stub_table holds the 32 exception stubs, then the stubs for X86_VECTOR_TIMER and
- * X86_VECTOR_SPURIOUS (interrupts.hpp has the same numbers).
+ * isr_stub_table holds the 32 exception stubs, then the stubs for X86_VECTOR_TIMER,
+ * X86_VECTOR_SPURIOUS and X86_VECTOR_WAKE_UP (interrupts.hpp has the same numbers).
  */
 #define X86_VECTOR_TIMER 0x20
 #define X86_VECTOR_SPURIOUS 0xFF
+#define X86_VECTOR_WAKE_UP 0xF1
 
         .text
 isr_common:
@@ -85,6 +86,10 @@ isr_spurious:
         pushq $0
         pushq $X86_VECTOR_SPURIOUS
         jmp isr_common
+isr_wake_up:
+        pushq $0
+        pushq $X86_VECTOR_WAKE_UP
+        jmp isr_common
 
         .section .rodata
         .balign 8
@@ -95,5 +100,6 @@ isr_stub_table:
         .endr
         .quad isr_timer
         .quad isr_spurious
+        .quad isr_wake_up
 
         .section .note.GNU-stack, "", @progbits

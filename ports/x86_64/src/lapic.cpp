@@ -72,6 +72,12 @@ void wake_all_other_cores(std::uint8_t vector, void (*delay)(unsigned microsecon
   }
 }
 
+void send_ipi(std::uint32_t apic_id, std::uint8_t vector) noexcept {
+  wait_for_delivery();
+  reg(kCommandHigh) = apic_id << 24;
+  reg(kCommandLow) = kLevelAssert | vector;
+}
+
 void start_periodic_timer(std::uint8_t vector, std::uint32_t period) noexcept {
   reg(kTimerDivide) = kDivideBy16;
   reg(kLvtTimer) = kTimerPeriodic | vector;

@@ -20,6 +20,9 @@ void end_of_interrupt() noexcept;
 /// number) twice, as the MultiProcessor Specification describes. `delay(microseconds)` waits.
 void wake_all_other_cores(std::uint8_t vector, void (*delay)(unsigned microseconds)) noexcept;
 
+/// Sends a fixed interrupt with `vector` to the core with local APIC id `apic_id`.
+void send_ipi(std::uint32_t apic_id, std::uint8_t vector) noexcept;
+
 void start_periodic_timer(std::uint8_t vector, std::uint32_t period) noexcept;
 void stop_timer() noexcept;
 

@@ -11,6 +11,7 @@
 #include "x86/console.hpp"
 #include "x86/cpu.hpp"
 #include "x86/interrupts.hpp"
+#include "x86/wait.hpp"
 
 extern "C" const std::byte ap_trampoline_start[];  // boot.S
 extern "C" const std::byte ap_trampoline_end[];
@@ -32,7 +33,7 @@ constinit std::atomic<unsigned> g_online{1};
 constinit CoreFunction g_job_function = nullptr;
 constinit void* g_job_context = nullptr;
 constinit unsigned g_job_count = 0;
-constinit std::atomic<std::uint64_t> g_generation{0};
+constinit std::atomic<std::uint32_t> g_generation{0};
 constinit std::atomic<unsigned> g_job_acknowledged{0};
 
 // QEMU's firmware configuration device (docs/specs/fw_cfg.txt in QEMU's source).
@@ -55,12 +56,19 @@ std::uint8_t fw_cfg_byte() {
   return in8(kFwCfgData);
 }
 
+/// An application core between jobs: spins a little, then sleeps until the next job is
+/// published (x86/wait.hpp), so that idle cores leave the host's CPUs to the working ones.
 [[noreturn]] void work_loop(unsigned index) {
-  std::uint64_t seen = g_generation.load(std::memory_order_acquire);
+  std::uint32_t seen = g_generation.load(std::memory_order_acquire);
   for (;;) {
-    std::uint64_t now = g_generation.load(std::memory_order_acquire);
+    unsigned spins = 0;
+    std::uint32_t now = g_generation.load(std::memory_order_acquire);
     while (now == seen) {
       pause();
+      if (++spins == kSpinsBeforeSleep) {
+        sleep_until(g_generation, seen + 1);
+        spins = 0;
+      }
       now = g_generation.load(std::memory_order_acquire);
     }
     seen = now;
@@ -83,6 +91,10 @@ std::uint32_t cpu_apic_id() noexcept {
   std::uint32_t id = 0;
   asm volatile("movl %%gs:4, %0" : "=r"(id));
   return id;
+}
+
+std::uint32_t cpu_apic_id_of(unsigned cpu) noexcept {
+  return cpu < MAX_CPUS ? g_per_core[cpu].apic_id : 0;
 }
 
 void init_bootstrap_core() noexcept {
@@ -148,7 +160,8 @@ void run_on_cores(unsigned count, CoreFunction function, void* context) noexcept
   g_job_context = context;
   g_job_count = count;
   g_job_acknowledged.store(0, std::memory_order_relaxed);
-  g_generation.fetch_add(1, std::memory_order_acq_rel);
+  const std::uint32_t generation = g_generation.fetch_add(1, std::memory_order_seq_cst) + 1;
+  wake_sleepers(g_generation, generation);
   function(0, context);
   while (g_job_acknowledged.load(std::memory_order_acquire) != online - 1) {
     pause();

@@ -12,6 +12,9 @@ namespace keel::port::x86 {
 
 inline constexpr std::uint8_t kTimerVector = 0x20;     // isr.S: X86_VECTOR_TIMER
 inline constexpr std::uint8_t kSpuriousVector = 0xFF;  // isr.S: X86_VECTOR_SPURIOUS
+/// The wake-up IPI of sleeping waiters (x86/wait.hpp); above every other vector's priority
+/// class but the spurious one.
+inline constexpr std::uint8_t kWakeUpVector = 0xF1;  // isr.S: X86_VECTOR_WAKE_UP
 
 /// What isr.S saves, lowest address first.
 struct InterruptFrame {

@@ -18,6 +18,9 @@ namespace keel::port::x86 {
 /// The calling core's local APIC id.
 [[nodiscard]] std::uint32_t cpu_apic_id() noexcept;
 
+/// The local APIC id of the online core with index `cpu`.
+[[nodiscard]] std::uint32_t cpu_apic_id_of(unsigned cpu) noexcept;
+
 /// The cores QEMU was started with (`-smp`), read from QEMU's firmware configuration device;
 /// 1 if that device is absent.
 [[nodiscard]] unsigned cpus_present() noexcept;

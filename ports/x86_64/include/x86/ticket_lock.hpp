@@ -2,7 +2,9 @@
 //
 // A ticket lock: lock() takes the next ticket and spins (with `pause`) until the lock serves it,
 // so cores get the lock in the order they asked: no core starves while others loop on
-// allocate/free, which a test-and-set lock cannot promise. Not interrupt-safe by itself: code
+// allocate/free, which a test-and-set lock cannot promise. A waiter that has spun
+// kSpinsBeforeSleep times halts until unlock() wakes it for its turn (x86/wait.hpp says why:
+// virtual cores that outnumber the host's). Not interrupt-safe by itself: code
 // that an interrupt handler may also run takes keel::port::IrqLock (irq_lock.hpp), which masks
 // interrupts on this core first. Not recursive.
 #pragma once
@@ -11,6 +13,7 @@
 #include <cstdint>
 
 #include "x86/cpu.hpp"
+#include "x86/wait.hpp"
 
 namespace keel::port::x86 {
 
@@ -24,8 +27,13 @@ class TicketLock {
   /// holder cannot be interrupted by this core.
   void lock() noexcept {
     const std::uint32_t ticket = next_.fetch_add(1, std::memory_order_relaxed);
+    unsigned spins = 0;
     while (serving_.load(std::memory_order_acquire) != ticket) {
       pause();
+      if (++spins == kSpinsBeforeSleep) {
+        sleep_until(serving_, ticket);  // until unlock() hands this ticket the lock
+        spins = 0;
+      }
     }
   }
 
@@ -38,7 +46,9 @@ class TicketLock {
 
   /// Passes the lock to the next ticket. Only the holder may call it.
   void unlock() noexcept {
-    serving_.store(serving_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    const std::uint32_t next = serving_.load(std::memory_order_relaxed) + 1;
+    serving_.store(next, std::memory_order_seq_cst);
+    wake_sleepers(serving_, next);
   }
 
   /// True while some core holds the lock (a snapshot, for diagnostics).
