@@ -73,24 +73,32 @@ EfficiencyResult search(const Trace& trace) {
       low = middle;
     }
   }
-  // Failure need not be monotone in the arena size (a different size changes where blocks
-  // land). Look at every size within kScanSteps steps around the boundary: the smallest size
-  // that replays is the result; `stable_from` is where every larger size looked at replays.
+  // Failure is not monotone in the arena size (another size changes where blocks land), so
+  // the boundary the bisection found need not be the smallest size that replays. Walk down
+  // from it until kScanSteps sizes in a row fail; then walk up from the smallest size found
+  // until kScanSteps sizes in a row replay: `stable_from` is the first of those.
+  result.bisection = high;
   result.smallest_arena = high;
-  result.largest_failing = low;
-  result.stable_from = high;
-  const std::size_t first = high > kScanSteps * kStep ? high - kScanSteps * kStep : kStep;
-  for (std::size_t size = first; size <= high + kScanSteps * kStep; size += kStep) {
+  std::size_t in_a_row = 0;
+  for (std::size_t size = high - kStep; size > kStep && in_a_row < kScanSteps; size -= kStep) {
     ++result.attempts;
     if (replays_cleanly<Heap>(trace, arena, size)) {
-      if (size < result.smallest_arena) {
-        result.smallest_arena = size;
+      result.smallest_arena = size;
+      in_a_row = 0;
+    } else {
+      ++in_a_row;
+    }
+  }
+  in_a_row = 0;
+  for (std::size_t size = result.smallest_arena; in_a_row < kScanSteps; size += kStep) {
+    ++result.attempts;
+    if (size == result.smallest_arena || replays_cleanly<Heap>(trace, arena, size)) {
+      if (in_a_row++ == 0) {
+        result.stable_from = size;
       }
     } else {
-      result.stable_from = size + kStep;
-      if (size > result.smallest_arena) {
-        ++result.failing_above;
-      }
+      ++result.failing_above;
+      in_a_row = 0;
     }
   }
   result.largest_failing = result.smallest_arena - kStep;

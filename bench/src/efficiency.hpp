@@ -10,8 +10,9 @@ namespace keel_bench {
 struct EfficiencyResult {
   std::size_t smallest_arena = 0;   ///< bytes of the smallest span that replays with no failure
   std::size_t largest_failing = 0;  ///< smallest_arena - 8, which fails
-  std::size_t stable_from = 0;      ///< every size looked at from here up replays
-  std::size_t failing_above = 0;    ///< sizes above smallest_arena seen to fail (of 64 looked at)
+  std::size_t bisection = 0;        ///< the boundary the bisection found
+  std::size_t stable_from = 0;    ///< the first of 64 sizes in a row, from smallest up, that replay
+  std::size_t failing_above = 0;  ///< sizes between smallest_arena and stable_from that fail
   std::size_t attempts = 0;
   /// The heap at the first failure in an arena of largest_failing bytes: why it failed.
   struct Failure {
@@ -30,9 +31,9 @@ struct EfficiencyResult {
 };
 
 /// Binary search, at 8-byte resolution, over the size of the span handed to claim (the first N
-/// bytes of a page-aligned buffer, a fresh heap each attempt), then every size within 512 bytes
-/// of the boundary, since failure is not monotone in the size. `heap` is "default" or
-/// "nosearch".
+/// bytes of a page-aligned buffer, a fresh heap each attempt); then, since failure is not
+/// monotone in the size, every size below the boundary until 64 in a row fail, and every size
+/// above the smallest found until 64 in a row replay. `heap` is "default" or "nosearch".
 [[nodiscard]] EfficiencyResult find_smallest_arena(const Trace& trace, const char* heap);
 
 }  // namespace keel_bench
