@@ -20,7 +20,11 @@ Span second_heap_memory() noexcept {
 }
 
 bool has_second_bank() noexcept {
-  return reinterpret_cast<std::uintptr_t>(__keel_heap2_separate_bank) != 0;
+  // The symbol's address is its value. The compiler assumes no object is at address 0, so the
+  // address goes through an empty asm to be compared for real.
+  const char* value = __keel_heap2_separate_bank;
+  asm("" : "+r"(value));
+  return value != nullptr;
 }
 
 }  // namespace keel::port::cortex_m

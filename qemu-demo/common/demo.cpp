@@ -1,0 +1,154 @@
+// qemu-demo/common/demo.cpp: the demo's global heap, its phases in order, and the final report.
+#include "demo.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+
+#include "keel/global.hpp"
+#include "keel/heap.hpp"
+#include "keel/lock.hpp"
+#include "keel/oom.hpp"
+
+namespace demo {
+namespace {
+
+// Constant-initialised: usable before any constructor runs. It has no memory until run()
+// claims the platform's main region; its OOM policy gets the reserve at the same time.
+constinit GlobalHeap g_heap{keel::ClaimOnOom{}};
+
+const Platform* g_platform = nullptr;
+unsigned g_checks = 0;
+unsigned g_failures = 0;
+
+struct Printer {
+  void operator()(const char* text, std::size_t length) const { write(text, length); }
+};
+
+/// The health report panic() and the fault handler print: it must not take the heap's lock
+/// (the fault may have struck while it was held), so it reads the heap unlocked.
+void report_health() noexcept {
+  const auto& heap = g_heap.unlocked();
+  const keel::Statistics stats = heap.statistics();
+  const keel::ValidationResult health = heap.validate();
+  print("heap health: %s%s%p; %lu live blocks, %lu B in use, %lu B free, %lu regions\n",
+        health.ok() ? "valid" : keel::to_string(health.kind), health.ok() ? "" : " at ",
+        health.ok() ? nullptr : health.address, static_cast<unsigned long>(stats.live_allocations),
+        static_cast<unsigned long>(stats.bytes_in_use),
+        static_cast<unsigned long>(stats.bytes_free),
+        static_cast<unsigned long>(stats.region_count));
+}
+
+void print_statistics(const keel::Statistics& stats) {
+  print("   regions %lu, claimed %lu B, in use %lu B, free %lu B, overhead %lu B\n",
+        static_cast<unsigned long>(stats.region_count),
+        static_cast<unsigned long>(stats.bytes_claimed),
+        static_cast<unsigned long>(stats.bytes_in_use),
+        static_cast<unsigned long>(stats.bytes_free),
+        static_cast<unsigned long>(stats.bytes_overhead));
+  // (%lu, not %llu: newlib-nano's printf has no long long)
+  print("   peak in use %lu B, least free %lu B, allocations %lu, failed %lu, live %lu\n",
+        static_cast<unsigned long>(stats.peak_bytes_in_use),
+        static_cast<unsigned long>(stats.min_bytes_free),
+        static_cast<unsigned long>(stats.total_allocations),
+        static_cast<unsigned long>(stats.failed_allocations),
+        static_cast<unsigned long>(stats.live_allocations));
+  print("   free blocks %lu, largest %lu B, fragmentation %u/1000\n",
+        static_cast<unsigned long>(stats.free_blocks),
+        static_cast<unsigned long>(stats.largest_free_block), stats.fragmentation_permille);
+}
+
+/// The blocks alive now, by address (the leak report's list).
+void print_live_blocks() {
+  g_heap.with_lock([](auto& heap) {
+    heap.walk([](const keel::BlockInfo& block) {
+      if (block.used) {
+        print("     %p  %lu B\n", block.address, static_cast<unsigned long>(block.size));
+      }
+    });
+    return 0;
+  });
+}
+
+}  // namespace
+
+// keel's malloc family, operator new/delete and keel::Allocator<T> all use g_heap.
+}  // namespace demo
+KEEL_GLOBAL_HEAP(demo::g_heap);
+namespace demo {
+
+GlobalHeap& global_heap() {
+  return g_heap;
+}
+
+const Platform& platform() {
+  return *g_platform;
+}
+
+bool expect(bool passed, const char* what) {
+  ++g_checks;
+  if (!passed) {
+    ++g_failures;
+    print("   CHECK FAILED: %s\n", what);
+  }
+  return passed;
+}
+
+int run(const Platform& machine) {
+  g_platform = &machine;
+  keel::port::set_health_reporter(report_health);
+  // Claim region 1 and arm the OOM policy with the reserve, before anything allocates: the
+  // first printf makes the C library allocate stdout's buffer, through keel.
+  const bool claimed = g_heap.with_lock([&machine](auto& heap) {
+    heap.oom_policy() = keel::ClaimOnOom{machine.reserve_memory};
+    return heap.claim(machine.main_memory).ok();
+  });
+  print("\nkeel demo on %s\n", machine.machine);
+  expect(claimed, "region 1 claimed");
+  if (!claimed) {
+    return 1;
+  }
+  print("   heap: region 1 = %lu B at %p (linker heap section); reserve = %lu B at %p (%s)\n",
+        static_cast<unsigned long>(machine.main_memory.size),
+        static_cast<void*>(machine.main_memory.data),
+        static_cast<unsigned long>(machine.reserve_memory.size),
+        static_cast<void*>(machine.reserve_memory.data), machine.reserve_name);
+  print("   keel is malloc (newlib's too), operator new and keel::Allocator<T>\n");
+  // Blocks alive from here on belong to the C library for good: the leak report's baseline.
+  const keel::Statistics baseline = g_heap.statistics();
+  print("   baseline: %lu block(s), %lu B held by the C library (stdio's buffers)\n",
+        static_cast<unsigned long>(baseline.live_allocations),
+        static_cast<unsigned long>(baseline.bytes_in_use));
+
+  run_messaging();
+  run_fragmentation_stress();
+  run_out_of_memory();
+  run_measurement();
+
+  print("\n== 5. Report\n   statistics:\n");
+  const keel::Statistics final_stats = g_heap.statistics();
+  print_statistics(final_stats);
+  print("   heap map:\n");
+  g_heap.with_lock([](auto& heap) {
+    heap.dump(Printer{});
+    return 0;
+  });
+  const long leaks = static_cast<long>(final_stats.live_allocations) -
+                     static_cast<long>(baseline.live_allocations);
+  print("   leak report: %lu live block(s) now, %lu at the baseline: %ld leak(s)\n",
+        static_cast<unsigned long>(final_stats.live_allocations),
+        static_cast<unsigned long>(baseline.live_allocations), leaks);
+  print_live_blocks();
+  const keel::ValidationResult health =
+      g_heap.with_lock([](auto& heap) { return heap.validate(); });
+  print("   validate(): %s\n",
+        health.ok() ? "every invariant holds" : keel::to_string(health.kind));
+  expect(leaks == 0, "no leaks");
+  expect(final_stats.bytes_in_use == baseline.bytes_in_use, "bytes in use back to the baseline");
+  expect(health.ok(), "validate()");
+  expect(final_stats.region_count == 2, "both memory banks are keel regions");
+  print("\ndemo: %s (%u checks, %u failed)\n", g_failures == 0 ? "PASS" : "FAIL", g_checks,
+        g_failures);
+  return g_failures == 0 ? 0 : 1;
+}
+
+}  // namespace demo
