@@ -1,27 +1,16 @@
-// qemu-demo/x86_64/kernel_heap.cpp: the global heap, its regions from the boot memory map, and
-// its reports.
+// qemu-demo/x86_64/kernel_heap.cpp: the RAM of the boot memory map, and the heap's reports.
 #include "kernel_heap.hpp"
 
 #include <atomic>
 #include <cstdint>
 
 #include "keel/fault.hpp"
-#include "keel/global.hpp"
 #include "x86/boot_info.hpp"
-#include "x86/console.hpp"
-
-namespace kernel {
-
-constinit KernelHeap g_heap;
-
-}  // namespace kernel
-
-KEEL_GLOBAL_HEAP(kernel::g_heap);
 
 namespace kernel {
 namespace {
 
-using keel::port::x86::Line;
+using demo::print;
 
 constinit std::atomic<unsigned> g_expected_faults{0};
 constinit std::atomic<unsigned> g_faults_seen{0};
@@ -31,7 +20,7 @@ constexpr std::uint64_t kMebibyte = 1024 * 1024;
 
 void on_fault(keel::Fault fault, const void* address) noexcept {
   g_faults_seen.fetch_add(1, std::memory_order_relaxed);
-  Line().text("keel fault: ").text(keel::to_string(fault)).text(" at ").address(address).text("\n");
+  print("   keel fault: %s at %p\n", keel::to_string(fault), address);
   unsigned expected = g_expected_faults.load(std::memory_order_relaxed);
   while (expected != 0 && !g_expected_faults.compare_exchange_weak(expected, expected - 1)) {
   }
@@ -44,92 +33,53 @@ void on_fault(keel::Fault fault, const void* address) noexcept {
 /// a stopped one), so it is tried a bounded number of times; without it the numbers are read
 /// as they are, and marked so.
 void report_health() noexcept {
-  keel::port::IrqLock& lock = g_heap.lock();
+  keel::port::IrqLock& lock = heap().lock();
   bool locked = false;
   for (unsigned attempt = 0; attempt < kLockAttempts && !locked; ++attempt) {
     locked = lock.try_lock();
   }
-  const keel::Heap<>& heap = g_heap.unlocked();
+  const auto& unlocked = heap().unlocked();
   print_statistics(
       locked ? "heap health at panic" : "heap health at panic (lock busy: unlocked read)",
-      heap.statistics());
-  const keel::ValidationResult result = heap.validate();
+      unlocked.statistics());
+  const keel::ValidationResult result = unlocked.validate();
   if (result.ok()) {
-    Line().text("    validate(): ok\n");
+    print("   validate(): ok\n");
   } else {
-    Line()
-        .text("    validate(): ")
-        .text(keel::to_string(result.kind))
-        .text(" at ")
-        .address(result.address)
-        .text("\n");
+    print("   validate(): %s at %p\n", keel::to_string(result.kind), result.address);
   }
   if (locked) {
     lock.unlock();
   }
 }
 
-void claim_range(std::uintptr_t start, std::uintptr_t end, unsigned& claimed) {
-  while (end - start >= keel::Heap<>::min_region) {
-    const keel::RegionResult result = g_heap.with_lock([&](keel::Heap<>& heap) {
-      return heap.claim(keel::Span{reinterpret_cast<void*>(start), end - start});
-    });
-    if (!result.ok()) {
-      Line()
-          .text("  claim [")
-          .hex(start, 9)
-          .text(", ")
-          .hex(end, 9)
-          .text(") refused: ")
-          .text(keel::to_string(result.error()))
-          .text("\n");
-      return;
-    }
-    const keel::Span extent = result.extent();
-    const auto first = reinterpret_cast<std::uintptr_t>(extent.data);
-    ++claimed;
-    Line()
-        .text("  region ")
-        .decimal(claimed)
-        .text(": [")
-        .hex(first, 9)
-        .text(", ")
-        .hex(first + extent.size, 9)
-        .text(")  ")
-        .decimal(extent.size / kMebibyte)
-        .text(" MiB\n");
-    start = first + extent.size;  // a range over 4 GiB continues as another region
+const char* type_name(keel::port::x86::MemoryType type) {
+  using keel::port::x86::MemoryType;
+  switch (type) {
+    case MemoryType::ram: return "usable";
+    case MemoryType::reserved: return "reserved";
+    case MemoryType::acpi_reclaimable: return "ACPI tables";
+    case MemoryType::acpi_nvs: return "ACPI NVS";
+    case MemoryType::unusable: return "unusable";
   }
+  return "other";
 }
 
 }  // namespace
 
-unsigned claim_boot_memory() {
+BootMemory find_boot_memory() {
   using namespace keel::port::x86;
-  Line().text("boot memory map (PVH):\n");
+  BootMemory memory;
+  print("boot memory map (PVH start info):\n");
   for (std::size_t i = 0; i < memory_range_count(); ++i) {
     const MemoryRange& range = memory_range(i);
-    Line()
-        .text("  [")
-        .hex(range.base, 9)
-        .text(", ")
-        .hex(range.base + range.size, 9)
-        .text(")  ")
-        .text(range.type == MemoryType::ram ? "usable" : "reserved")
-        .text(" (type ")
-        .decimal(static_cast<std::uint32_t>(range.type))
-        .text(")\n");
+    print("   [%p, %p)  %s\n", reinterpret_cast<void*>(range.base),
+          reinterpret_cast<void*>(range.base + range.size), type_name(range.type));
   }
-  Line()
-      .text("kernel image [")
-      .hex(kernel_image_start(), 9)
-      .text(", ")
-      .hex(kernel_image_end(), 9)
-      .text("), identity map up to ")
-      .hex(identity_map_end(), 9)
-      .text("\nclaiming usable RAM above the kernel image:\n");
-  unsigned claimed = 0;
-  for (std::size_t i = 0; i < memory_range_count(); ++i) {
+  print("kernel image [%p, %p); identity map up to %p\n",
+        reinterpret_cast<void*>(kernel_image_start()), reinterpret_cast<void*>(kernel_image_end()),
+        reinterpret_cast<void*>(identity_map_end()));
+  for (std::size_t i = 0; i < memory_range_count() && memory.count < BootMemory::kMaxRanges; ++i) {
     const MemoryRange& range = memory_range(i);
     if (range.type != MemoryType::ram) {
       continue;
@@ -146,7 +96,37 @@ unsigned claim_boot_memory() {
       end = identity_map_end();
     }
     if (start < end) {
-      claim_range(static_cast<std::uintptr_t>(start), static_cast<std::uintptr_t>(end), claimed);
+      memory.ranges[memory.count++] =
+          keel::Span{reinterpret_cast<void*>(start), static_cast<std::size_t>(end - start)};
+    }
+  }
+  print("usable RAM above the kernel image: %zu range(s)\n", memory.count);
+  for (std::size_t i = 0; i < memory.count; ++i) {
+    print("   %zu: [%p, %p)  %zu MiB\n", i + 1, static_cast<void*>(memory.ranges[i].begin()),
+          static_cast<void*>(memory.ranges[i].end()), memory.ranges[i].size / kMebibyte);
+  }
+  return memory;
+}
+
+unsigned claim_ranges(const BootMemory& memory, std::size_t first) {
+  unsigned claimed = 0;
+  for (std::size_t i = first; i < memory.count; ++i) {
+    auto start = reinterpret_cast<std::uintptr_t>(memory.ranges[i].begin());
+    const auto end = reinterpret_cast<std::uintptr_t>(memory.ranges[i].end());
+    while (end - start >= keel::Heap<>::min_region) {
+      const keel::RegionResult result = heap().with_lock([&](auto& h) {
+        return h.claim(keel::Span{reinterpret_cast<void*>(start), end - start});
+      });
+      if (!result.ok()) {
+        print("   claim of [%p, %p) refused: %s\n", reinterpret_cast<void*>(start),
+              reinterpret_cast<void*>(end), keel::to_string(result.error()));
+        break;
+      }
+      ++claimed;
+      const keel::Span extent = result.extent();
+      print("   claimed [%p, %p) as a region, %zu MiB\n", static_cast<void*>(extent.begin()),
+            static_cast<void*>(extent.end()), extent.size / kMebibyte);
+      start = reinterpret_cast<std::uintptr_t>(extent.end());  // over 4 GiB: another region
     }
   }
   return claimed;
@@ -166,79 +146,42 @@ unsigned faults_seen() {
 }
 
 void print_statistics(const char* title, const keel::Statistics& statistics) {
-  Line().text(title).text(":\n");
-  Line()
-      .text("    claimed ")
-      .decimal(statistics.bytes_claimed)
-      .text(" B in ")
-      .decimal(statistics.region_count)
-      .text(" regions; in use ")
-      .decimal(statistics.bytes_in_use)
-      .text(" B, free ")
-      .decimal(statistics.bytes_free)
-      .text(" B, overhead ")
-      .decimal(statistics.bytes_overhead)
-      .text(" B\n");
-  Line()
-      .text("    live ")
-      .decimal(statistics.live_allocations)
-      .text(", total ")
-      .decimal(statistics.total_allocations)
-      .text(", failed ")
-      .decimal(statistics.failed_allocations)
-      .text(", peak in use ")
-      .decimal(statistics.peak_bytes_in_use)
-      .text(" B, free blocks ")
-      .decimal(statistics.free_blocks)
-      .text(", largest free ")
-      .decimal(statistics.largest_free_block)
-      .text(" B, fragmentation ")
-      .fixed(statistics.fragmentation_permille, 1)
-      .text(" %\n");
+  print("%s:\n", title);
+  print("   claimed %zu B in %zu regions; in use %zu B, free %zu B, overhead %zu B\n",
+        statistics.bytes_claimed, statistics.region_count, statistics.bytes_in_use,
+        statistics.bytes_free, statistics.bytes_overhead);
+  print(
+      "   live %zu, total %llu, failed %llu, peak in use %zu B, free blocks %zu, largest free "
+      "%zu B, fragmentation %u/1000\n",
+      statistics.live_allocations, static_cast<unsigned long long>(statistics.total_allocations),
+      static_cast<unsigned long long>(statistics.failed_allocations), statistics.peak_bytes_in_use,
+      statistics.free_blocks, statistics.largest_free_block, statistics.fragmentation_permille);
 }
 
 std::size_t report_leaks(std::size_t baseline) {
-  const std::size_t live = g_heap.statistics().live_allocations;
+  const std::size_t live = heap().statistics().live_allocations;
   const std::size_t leaked = live > baseline ? live - baseline : 0;
-  Line()
-      .text("leak report: ")
-      .decimal(live)
-      .text(" live blocks, ")
-      .decimal(baseline)
-      .text(" of them the kernel's own -> ")
-      .decimal(leaked)
-      .text(leaked == 0 ? " leaked\n" : " LEAKED\n");
+  print("leak report: %zu live block(s), %zu of them expected -> %zu leaked\n", live, baseline,
+        leaked);
   if (leaked != 0) {
     std::size_t listed = 0;
-    g_heap.with_lock([&](keel::Heap<>& heap) {
-      heap.walk([&](const keel::BlockInfo& block) {
+    heap().with_lock([&](auto& h) {
+      h.walk([&](const keel::BlockInfo& block) {
         if (block.used && listed < kLeaksListed) {
           ++listed;
-          Line()
-              .text("    live block ")
-              .address(block.address)
-              .text(" ")
-              .decimal(block.size)
-              .text(" B\n");
+          print("   live block %p, %zu B\n", block.address, block.size);
         }
       });
+      return 0;
     });
   }
   return leaked;
 }
 
 bool validate_heap(const char* when) {
-  const keel::ValidationResult result =
-      g_heap.with_lock([](keel::Heap<>& heap) { return heap.validate(); });
+  const keel::ValidationResult result = heap().with_lock([](auto& h) { return h.validate(); });
   if (!result.ok()) {
-    Line()
-        .text("validate() ")
-        .text(when)
-        .text(": ")
-        .text(keel::to_string(result.kind))
-        .text(" at ")
-        .address(result.address)
-        .text("\n");
+    print("   validate() %s: %s at %p\n", when, keel::to_string(result.kind), result.address);
   }
   return result.ok();
 }

@@ -1,31 +1,45 @@
-// qemu-demo/x86_64/kernel_heap.hpp: the kernel's one general heap.
+// qemu-demo/x86_64/kernel_heap.hpp: the kernel's one general heap, and the RAM it gets.
 //
-// g_heap is a keel::Heap behind keel::port::IrqLock (interrupts masked on this core, a ticket
-// lock across cores). It is the kernel's global heap: operator new/delete (keel::new_delete)
-// and every std container with the default allocator end up in it. It starts empty; main
-// claims the RAM the boot memory map lists as usable above the kernel image before the first
-// allocation.
+// The heap is the demo workload's global heap (qemu-demo/common: demo::global_heap()): one
+// keel::Heap behind keel::port::IrqLock (interrupts masked on this core, a ticket lock across
+// cores), with the ClaimOnOom policy. It is the kernel's global heap: operator new/delete
+// (keel::new_delete), malloc (keel::libc) and every std container with the default allocator
+// end up in it. The kernel hands it the usable RAM of the boot memory map above the kernel
+// image: the first range as region 1 before anything allocates, the second as the policy's
+// reserve (claimed when region 1 runs out, during the demo's out-of-memory episode), any
+// further ones as regions right after the demo.
 #pragma once
 
 #include <cstddef>
 
+#include "demo.hpp"
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
 #include "port.hpp"
-#include "port_target.hpp"
 
 namespace kernel {
 
-using KernelHeap = keel::Locked<keel::Heap<>, keel::port::IrqLock>;
-extern KernelHeap g_heap;
+using KernelHeap = demo::GlobalHeap;
+[[nodiscard]] inline KernelHeap& heap() {
+  return demo::global_heap();
+}
 
-/// Claims, as regions of g_heap, every usable RAM range of the boot memory map that lies above
-/// the kernel image and inside the identity map (a range over 4 GiB becomes several regions).
-/// Prints each. Returns the number of regions claimed.
-unsigned claim_boot_memory();
+/// The usable RAM ranges above the kernel image, inside the identity map, in memory-map order.
+struct BootMemory {
+  static constexpr std::size_t kMaxRanges = 16;
+  keel::Span ranges[kMaxRanges];
+  std::size_t count = 0;
+};
+
+/// Prints the boot memory map and returns the usable ranges above the kernel image.
+BootMemory find_boot_memory();
+
+/// Claims ranges[first ..] of `memory` as regions of the heap (a range over 4 GiB becomes
+/// several regions). Prints each. Returns how many regions were claimed.
+unsigned claim_ranges(const BootMemory& memory, std::size_t first);
 
 /// Installs keel's fault handler (print, then panic unless a fault is expected) and the port's
-/// health reporter (statistics and validate() of g_heap, printed by panic).
+/// health reporter (statistics and validate() of the heap, printed by panic).
 void install_heap_reporters();
 
 /// The next `count` keel faults are expected (a test provoking them): they are counted and
@@ -36,11 +50,11 @@ void expect_faults(unsigned count);
 /// Prints the counters of a heap under a title.
 void print_statistics(const char* title, const keel::Statistics& statistics);
 
-/// Prints the blocks of g_heap still in use beyond `baseline` live allocations (the kernel's own
-/// long-lived ones) and returns how many there are: 0 means no leak.
+/// Prints the blocks still in use beyond `baseline` live allocations and returns how many there
+/// are: 0 means no leak.
 std::size_t report_leaks(std::size_t baseline);
 
-/// validate() of g_heap under its lock; prints a violation if there is one. True if healthy.
+/// validate() of the heap under its lock; prints a violation if there is one. True if healthy.
 bool validate_heap(const char* when);
 
 }  // namespace kernel

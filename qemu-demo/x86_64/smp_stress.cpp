@@ -10,7 +10,6 @@
 #include "kernel_heap.hpp"
 #include "random.hpp"
 #include "x86/boot_layout.h"
-#include "x86/console.hpp"
 #include "x86/cpu.hpp"
 #include "x86/interrupts.hpp"
 #include "x86/smp.hpp"
@@ -18,7 +17,7 @@
 namespace kernel {
 namespace {
 
-using keel::port::x86::Line;
+using demo::print;
 
 constexpr unsigned kSlots = 64;
 constexpr unsigned kPoolSlots = 32;
@@ -113,7 +112,7 @@ std::size_t pick_align(Random& random) {
 void check_block(CoreCounters& counters, const Slot& slot) {
   if (!holds(slot.data, slot.size, slot.tag)) {
     ++counters.corruptions;
-    Line().text("stress: pattern damaged in block ").address(slot.data).text("\n");
+    print("   stress: pattern damaged in block %p\n", static_cast<void*>(slot.data));
   }
 }
 
@@ -124,7 +123,7 @@ bool aligned(const void* pointer, std::size_t align) {
 void allocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::uint8_t tag) {
   const std::size_t size = pick_size(random);
   const std::size_t align = pick_align(random);
-  auto* data = static_cast<std::byte*>(g_heap.allocate(size, align));
+  auto* data = static_cast<std::byte*>(heap().allocate(size, align));
   if (data == nullptr) {
     ++counters.failed_allocations;
     return;
@@ -132,7 +131,7 @@ void allocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::uint
   ++counters.heap_allocations;
   if (!aligned(data, align)) {
     ++counters.corruptions;
-    Line().text("stress: block ").address(data).text(" misaligned for ").decimal(align).text("\n");
+    print("   stress: block %p misaligned for %zu\n", static_cast<void*>(data), align);
   }
   fill(data, size, tag);
   slot = Slot{data, size, align, tag};
@@ -140,7 +139,7 @@ void allocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::uint
 
 void free_slot(CoreCounters& counters, Slot& slot) {
   check_block(counters, slot);
-  g_heap.free(slot.data);
+  heap().free(slot.data);
   ++counters.heap_frees;
   slot = Slot{};
 }
@@ -148,7 +147,7 @@ void free_slot(CoreCounters& counters, Slot& slot) {
 void reallocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::uint8_t tag) {
   check_block(counters, slot);
   const std::size_t size = pick_size(random);
-  auto* data = static_cast<std::byte*>(g_heap.reallocate(slot.data, size, slot.align));
+  auto* data = static_cast<std::byte*>(heap().reallocate(slot.data, size, slot.align));
   if (data == nullptr) {
     ++counters.failed_allocations;  // the old block is still valid
     return;
@@ -157,7 +156,7 @@ void reallocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::ui
   const std::size_t kept = size < slot.size ? size : slot.size;
   if (!holds(data, kept, slot.tag) || !aligned(data, slot.align)) {
     ++counters.corruptions;
-    Line().text("stress: reallocate lost contents or alignment at ").address(data).text("\n");
+    print("   stress: reallocate lost contents or alignment at %p\n", static_cast<void*>(data));
   }
   fill(data, size, tag);
   slot = Slot{data, size, slot.align, tag};
@@ -167,7 +166,7 @@ void reallocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::ui
 void send_message(CoreCounters& counters, unsigned cpu, unsigned cores, Random& random,
                   std::uint8_t tag) {
   const std::size_t size = sizeof(MessageHeader) + 1 + random.below(256);
-  auto* data = static_cast<std::byte*>(g_heap.allocate(size));
+  auto* data = static_cast<std::byte*>(heap().allocate(size));
   if (data == nullptr) {
     ++counters.failed_allocations;
     return;
@@ -179,7 +178,7 @@ void send_message(CoreCounters& counters, unsigned cpu, unsigned cores, Random& 
   std::byte* empty = nullptr;
   if (!g_mailbox[(cpu + 1) % cores].compare_exchange_strong(empty, data,
                                                             std::memory_order_release)) {
-    g_heap.free(data);
+    heap().free(data);
     ++counters.heap_frees;
   }
 }
@@ -194,9 +193,9 @@ void receive_message(CoreCounters& counters, unsigned cpu) {
   __builtin_memcpy(&header, data, sizeof header);
   if (!holds(data + sizeof header, header.size - sizeof header, header.tag)) {
     ++counters.corruptions;
-    Line().text("stress: message from another core damaged at ").address(data).text("\n");
+    print("   stress: message from another core damaged at %p\n", static_cast<void*>(data));
   }
-  g_heap.free(data);
+  heap().free(data);
   ++counters.heap_frees;
   ++counters.cross_core_frees;
 }
@@ -241,7 +240,7 @@ void pool_step(CoreCounters& counters, keel::BlockPool& pool, Slot (&blocks)[kPo
 void on_timer(unsigned cpu) noexcept {
   CoreCounters& counters = g_counters[cpu];
   const std::size_t size = 32 + (counters.timer_allocations % 8) * 16;
-  auto* data = static_cast<std::byte*>(g_heap.allocate(size));
+  auto* data = static_cast<std::byte*>(heap().allocate(size));
   if (data == nullptr) {
     ++counters.timer_failures;
     return;
@@ -250,7 +249,7 @@ void on_timer(unsigned cpu) noexcept {
   if (!holds(data, size, 0x5A)) {
     ++counters.timer_failures;
   }
-  g_heap.free(data);
+  heap().free(data);
   ++counters.timer_allocations;
 }
 
@@ -260,7 +259,7 @@ void stress_core(unsigned cpu, void* context) noexcept {
   counters = CoreCounters{};
   Random random(job.seed ^ (0x9E3779B97F4A7C15ULL * (cpu + 1)));
 
-  auto* pool_memory = static_cast<std::byte*>(g_heap.allocate(kPoolBytes, 64));
+  auto* pool_memory = static_cast<std::byte*>(heap().allocate(kPoolBytes, 64));
   keel::BlockPool pool(keel::Span{pool_memory, pool_memory == nullptr ? 0 : kPoolBytes},
                        kPoolBlockBytes, 16, keel::Checking::basic,
                        keel::PoolBitmap{g_pool_bitmaps[cpu], kPoolBitmapWords});
@@ -315,9 +314,9 @@ void stress_core(unsigned cpu, void* context) noexcept {
   }
   if (pool.in_use() != 0 || pool.validate() != keel::PoolViolation::none) {
     ++counters.corruptions;
-    Line().text("stress: cpu ").decimal(cpu).text(" pool not clean at the end\n");
+    print("   stress: cpu %u: pool not clean at the end\n", cpu);
   }
-  g_heap.free(pool_memory);
+  heap().free(pool_memory);
   g_barrier.arrive_and_wait();  // nobody sends any more
   receive_message(counters, cpu);
   keel::port::x86::disable_interrupts();
@@ -340,24 +339,16 @@ StressTotals run_smp_stress(unsigned cores, std::uint32_t iterations, std::uint6
   std::uint64_t last_end = 0;
   for (unsigned cpu = 0; cpu < cores; ++cpu) {
     const CoreCounters& c = g_counters[cpu];
-    Line()
-        .text("  cpu ")
-        .decimal(cpu)
-        .text(": heap alloc ")
-        .decimal(c.heap_allocations)
-        .text(", free ")
-        .decimal(c.heap_frees)
-        .text(" (")
-        .decimal(c.cross_core_frees)
-        .text(" cross-core), realloc ")
-        .decimal(c.reallocations)
-        .text(", pool ")
-        .decimal(c.pool_acquisitions)
-        .text(", vectors ")
-        .decimal(c.vector_rounds)
-        .text(", in timer IRQ ")
-        .decimal(c.timer_allocations)
-        .text("\n");
+    print(
+        "   cpu %u: heap alloc %llu, free %llu (%llu cross-core), realloc %llu, pool %llu, "
+        "vectors %llu, in timer IRQ %llu\n",
+        cpu, static_cast<unsigned long long>(c.heap_allocations),
+        static_cast<unsigned long long>(c.heap_frees),
+        static_cast<unsigned long long>(c.cross_core_frees),
+        static_cast<unsigned long long>(c.reallocations),
+        static_cast<unsigned long long>(c.pool_acquisitions),
+        static_cast<unsigned long long>(c.vector_rounds),
+        static_cast<unsigned long long>(c.timer_allocations));
     totals.heap_allocations += c.heap_allocations;
     totals.heap_frees += c.heap_frees;
     totals.reallocations += c.reallocations;

@@ -7,26 +7,82 @@
 
 #include "barrier.hpp"
 #include "keel/heap.hpp"
+#include "keel/lock.hpp"
 #include "keel/pool.hpp"
 #include "kernel_heap.hpp"
 #include "random.hpp"
 #include "x86/boot_layout.h"
 #include "x86/clock.hpp"
-#include "x86/console.hpp"
 #include "x86/cpu.hpp"
 #include "x86/smp.hpp"
+#include "x86/ticket_lock.hpp"
 
 namespace kernel {
 namespace {
 
-using keel::port::x86::Line;
+using demo::print;
 
 constexpr unsigned kBatch = 32;
 constexpr std::size_t kPoolBlockBytes = 512;
 constexpr std::size_t kPrivateHeapBytes = 1024 * 1024;
 constexpr unsigned kMaxRepeats = 9;
 
-enum class Target : std::uint8_t { shared_heap, per_core_pool, per_core_heap };
+constexpr std::size_t kSideHeapBytes = 4 * 1024 * 1024;
+
+enum class Target : std::uint8_t {
+  shared_heap,
+  shared_ticket_heap,
+  shared_spin_heap,
+  per_core_pool,
+  per_core_heap,
+};
+
+/// Two more shared heaps (a 4 MiB region each), to tell the costs apart: the port's ticket lock
+/// without the interrupt masking of IrqLock, and keel's test-and-set SpinLock, which is not
+/// FIFO. Neither masks interrupts; the benchmark runs with interrupts off.
+constinit keel::Locked<keel::Heap<>, keel::port::x86::TicketLock> g_ticket_heap;
+constinit keel::Locked<keel::Heap<>, keel::SpinLock> g_spin_heap;
+
+/// Gives one of the side heaps a region from the kernel heap, and takes it back.
+template <typename Shared>
+class SideHeap {
+ public:
+  explicit SideHeap(Shared& shared) : shared_(shared), memory_(heap().allocate(kSideHeapBytes)) {
+    if (memory_ != nullptr) {
+      const keel::RegionResult claimed = shared_.with_lock([&](auto& h) {
+        return h.claim(keel::Span{memory_, kSideHeapBytes});
+      });
+      region_ = claimed.ok() ? claimed.extent() : keel::Span{};
+    }
+  }
+  SideHeap(const SideHeap&) = delete;
+  SideHeap& operator=(const SideHeap&) = delete;
+  ~SideHeap() { (void)release(); }
+
+  [[nodiscard]] bool ok() const { return !region_.empty(); }
+
+  /// Releases the region (it must hold no live block) and frees its memory. True if it could.
+  bool release() {
+    bool released = true;
+    if (!region_.empty()) {
+      released = shared_.with_lock([&](auto& h) { return h.truncate(region_, keel::Span{}); }).ok();
+      region_ = keel::Span{};
+    }
+    heap().free(memory_);
+    memory_ = nullptr;
+    return released;
+  }
+
+ private:
+  Shared& shared_;
+  void* memory_;
+  keel::Span region_{};
+};
+
+struct Fixed {
+  unsigned long long whole;
+  unsigned long long hundredths;
+};
 
 struct Job {
   Target target;
@@ -70,29 +126,39 @@ void bench_core(unsigned cpu, void* context) noexcept {
   switch (job.target) {
     case Target::shared_heap:
       timed_loop(
-          job, time, [](std::size_t size) { return g_heap.allocate(size); },
-          [](void* block) { g_heap.free(block); });
+          job, time, [](std::size_t size) { return heap().allocate(size); },
+          [](void* block) { heap().free(block); });
+      break;
+    case Target::shared_ticket_heap:
+      timed_loop(
+          job, time, [](std::size_t size) { return g_ticket_heap.allocate(size); },
+          [](void* block) { g_ticket_heap.free(block); });
+      break;
+    case Target::shared_spin_heap:
+      timed_loop(
+          job, time, [](std::size_t size) { return g_spin_heap.allocate(size); },
+          [](void* block) { g_spin_heap.free(block); });
       break;
     case Target::per_core_pool: {
-      void* memory = g_heap.allocate(kBatch * kPoolBlockBytes);
+      void* memory = heap().allocate(kBatch * kPoolBlockBytes);
       keel::BlockPool pool(keel::Span{memory, memory == nullptr ? 0 : kBatch * kPoolBlockBytes},
                            kPoolBlockBytes, 16, keel::Checking::basic);
       timed_loop(
           job, time, [&pool](std::size_t) { return pool.acquire(); },
           [&pool](void* block) { pool.release(block); });
-      g_heap.free(memory);
+      heap().free(memory);
       break;
     }
     case Target::per_core_heap: {
-      void* memory = g_heap.allocate(kPrivateHeapBytes);
-      keel::Heap<> heap;
+      void* memory = heap().allocate(kPrivateHeapBytes);
+      keel::Heap<> own;
       if (memory != nullptr) {
-        (void)heap.claim(keel::Span{memory, kPrivateHeapBytes});
+        (void)own.claim(keel::Span{memory, kPrivateHeapBytes});
       }
       timed_loop(
-          job, time, [&heap](std::size_t size) { return heap.allocate(size); },
-          [&heap](void* block) { heap.free(block); });
-      g_heap.free(memory);
+          job, time, [&own](std::size_t size) { return own.allocate(size); },
+          [&own](void* block) { own.free(block); });
+      heap().free(memory);
       break;
     }
   }
@@ -133,6 +199,8 @@ void sort(std::uint64_t* values, unsigned count) {
 const char* name_of(Target target) {
   switch (target) {
     case Target::shared_heap: return "shared heap (IrqLock)";
+    case Target::shared_ticket_heap: return "shared heap (TicketLock)";
+    case Target::shared_spin_heap: return "shared heap (keel::SpinLock)";
     case Target::per_core_pool: return "per-core BlockPool";
     case Target::per_core_heap: return "per-core Heap";
   }
@@ -162,24 +230,23 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
     job.order[j] = value;
   }
   const std::uint64_t hz = keel::port::x86::tsc_frequency_hz();
-  Line()
-      .text("throughput: ")
-      .decimal(kBatch)
-      .text(" x (allocate 16..512 B) then ")
-      .decimal(kBatch)
-      .text(" x free, ")
-      .decimal(rounds)
-      .text(" rounds per core, median of ")
-      .decimal(repeats)
-      .text(" runs; TSC ")
-      .decimal(hz / 1'000'000)
-      .text(" MHz (measured against the PIT)\n");
-  Line().text("  target                 cores   Mops/s (min..max)        ticks/op/core  scaling\n");
+  print(
+      "throughput: %u x allocate (16..512 B) then %u x free, %lu rounds per core; median of %u "
+      "runs; TSC %llu MHz (measured against the PIT)\n",
+      kBatch, kBatch, static_cast<unsigned long>(rounds), repeats,
+      static_cast<unsigned long long>(hz / 1'000'000));
+  print("   %-30s %5s  %-22s %13s %8s\n", "target", "cores", "Mops/s (min..max)", "ticks/op/core",
+        "scaling");
   bool ok = true;
   const unsigned online = keel::port::x86::cpus_online();
-  for (const Target target : {Target::shared_heap, Target::per_core_pool, Target::per_core_heap}) {
+  SideHeap<decltype(g_ticket_heap)> ticket_side(g_ticket_heap);
+  SideHeap<decltype(g_spin_heap)> spin_side(g_spin_heap);
+  ok = ok && ticket_side.ok() && spin_side.ok();
+  for (const Target target :
+       {Target::shared_heap, Target::shared_ticket_heap, Target::shared_spin_heap,
+        Target::per_core_pool, Target::per_core_heap}) {
     job.target = target;
-    std::uint64_t single_rate = 0;
+    std::uint64_t single_rate = 1;
     for (const unsigned cores : {1U, 2U, 4U}) {
       if (cores > online) {
         break;
@@ -199,25 +266,21 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
       if (cores == 1) {
         single_rate = median == 0 ? 1 : median;
       }
-      Line()
-          .text("  ")
-          .text(name_of(target))
-          .column(25)
-          .decimal(cores)
-          .column(31)
-          .fixed(median / 10'000, 2)
-          .text(" (")
-          .fixed(rates[0] / 10'000, 2)
-          .text("..")
-          .fixed(rates[repeats - 1] / 10'000, 2)
-          .text(")")
-          .column(58)
-          .decimal(per_op[repeats / 2])
-          .column(73)
-          .fixed(median * 100 / single_rate, 2)
-          .text("x\n");
+      const auto mops = [](std::uint64_t rate) {
+        return Fixed{rate / 1'000'000, rate / 10'000 % 100};
+      };
+      const Fixed middle = mops(median);
+      const Fixed low = mops(rates[0]);
+      const Fixed high = mops(rates[repeats - 1]);
+      const std::uint64_t scaling = median * 100 / single_rate;
+      print("   %-30s %5u  %3llu.%02llu (%llu.%02llu..%llu.%02llu)  %13llu %5llu.%02llux\n",
+            name_of(target), cores, middle.whole, middle.hundredths, low.whole, low.hundredths,
+            high.whole, high.hundredths, static_cast<unsigned long long>(per_op[repeats / 2]),
+            static_cast<unsigned long long>(scaling / 100),
+            static_cast<unsigned long long>(scaling % 100));
     }
   }
+  ok = ok && ticket_side.release() && spin_side.release();
   return ok;
 }
 

@@ -2,10 +2,13 @@
 //
 // Every core runs the same loop at once, after a barrier: allocate kBatch blocks (sizes from a
 // fixed table, 16 .. 512 B), free them in a fixed shuffled order, repeat. One operation is one
-// allocate or one free. Three targets:
-//   shared heap     g_heap: one keel::Heap behind the IrqLock (masking + ticket spinlock)
-//   per-core pool   a keel::BlockPool of 512-byte blocks per core, no lock
-//   per-core heap   a private keel::Heap<> per core (a 1 MiB region from g_heap), no lock
+// allocate or one free. Five targets:
+//   shared heap (IrqLock)     the kernel's global heap: one keel::Heap behind the port's
+//                             IrqLock (interrupt masking + the ticket lock)
+//   shared heap (TicketLock)  one keel::Heap (4 MiB region) behind the ticket lock alone
+//   shared heap (SpinLock)    one keel::Heap (4 MiB region) behind keel's test-and-set SpinLock
+//   per-core pool           a keel::BlockPool of 512-byte blocks per core, no lock
+//   per-core heap           a private keel::Heap<> per core (a 1 MiB region), no lock
 // Time is the TSC from the first core's start to the last core's end. Without -icount the TSC
 // is the host's: figures are wall-time-like and noisy (QEMU's vCPU threads share the host's
 // cores with everything else).

@@ -5,7 +5,7 @@
 #   run-kernel.sh [--smp N] [--icount] [--append TEXT] [--timeout SECONDS]
 #                 [--expect-status N] [--expect-text TEXT] KERNEL.elf
 #
-# The machine is QEMU's `pc` with 1 GiB of RAM below 4 GiB and 128 MiB above it
+# The machine is QEMU's `pc` with 1 GiB of RAM below 4 GiB and 512 MiB above it
 # (max-ram-below-4g), so the memory map has two usable ranges above the kernel image. The guest
 # ends the run by writing to isa-debug-exit (port 0xf4); QEMU then exits with (value << 1) | 1.
 # ports/x86_64/src/port.cpp maps status 0 to value 0x21, so:
@@ -38,7 +38,7 @@ done
 kernel=${1:?usage: run-kernel.sh [options] KERNEL.elf}
 
 qemu_args=(
-  -M pc,max-ram-below-4g=1G -m 1152M -smp "$smp"
+  -M pc,max-ram-below-4g=1G -m 1536M -smp "$smp"
   -kernel "$kernel" -display none -serial stdio -monitor none -no-reboot
   -device isa-debug-exit,iobase=0xf4,iosize=0x04
 )

@@ -17,6 +17,7 @@ constexpr std::uintptr_t kLvtTimer = 0x320;
 constexpr std::uintptr_t kLvtLint0 = 0x350;
 constexpr std::uintptr_t kLvtLint1 = 0x360;
 constexpr std::uintptr_t kTimerInitialCount = 0x380;
+constexpr std::uintptr_t kTimerCurrentCount = 0x390;
 constexpr std::uintptr_t kTimerDivide = 0x3E0;
 
 constexpr std::uint32_t kSoftwareEnable = 1U << 8;
@@ -87,6 +88,16 @@ void start_periodic_timer(std::uint8_t vector, std::uint32_t period) noexcept {
 void stop_timer() noexcept {
   reg(kLvtTimer) = kMasked;
   reg(kTimerInitialCount) = 0;
+}
+
+void start_one_shot_masked(std::uint32_t count) noexcept {
+  reg(kTimerDivide) = kDivideBy16;
+  reg(kLvtTimer) = kMasked;
+  reg(kTimerInitialCount) = count;
+}
+
+std::uint32_t timer_current_count() noexcept {
+  return reg(kTimerCurrentCount);
 }
 
 }  // namespace keel::port::x86::lapic

@@ -26,4 +26,8 @@ void send_ipi(std::uint32_t apic_id, std::uint8_t vector) noexcept;
 void start_periodic_timer(std::uint8_t vector, std::uint32_t period) noexcept;
 void stop_timer() noexcept;
 
+/// Starts the timer counting down from `count`, masked (no interrupt): for calibration.
+void start_one_shot_masked(std::uint32_t count) noexcept;
+[[nodiscard]] std::uint32_t timer_current_count() noexcept;
+
 }  // namespace keel::port::x86::lapic

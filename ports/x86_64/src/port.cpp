@@ -9,6 +9,7 @@
 #include <atomic>
 
 #include "port.hpp"
+#include "x86/boot_info.hpp"
 #include "x86/console.hpp"
 #include "x86/cpu.hpp"
 #include "x86/smp.hpp"
@@ -46,8 +47,10 @@ std::uint64_t counter() noexcept {
   return x86::read_tsc();
 }
 
+// Under -icount shift=0 a TSC tick is one instruction. The guest cannot see whether QEMU runs
+// with -icount, so the harness says so on the command line (run-kernel.sh --icount).
 const char* counter_unit() noexcept {
-  return "TSC ticks";
+  return x86::command_line_has("icount") ? "instructions" : "TSC ticks";
 }
 
 void panic(const char* why) noexcept {

@@ -24,6 +24,11 @@ constinit std::atomic<std::uint64_t> g_wake_ups{0};
 constexpr std::uint64_t kOnlyWakeUp = 0xE;
 static_assert(kWakeUpVector >> 4 > kOnlyWakeUp, "the wake-up vector must stay unmasked");
 
+/// Whether a counter that reads `now` has reached `value` (modular: less than 2^31 behind).
+bool reached(std::uint32_t now, std::uint32_t value) {
+  return static_cast<std::int32_t>(now - value) >= 0;
+}
+
 }  // namespace
 
 void sleep_until(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept {
@@ -31,7 +36,7 @@ void sleep_until(const std::atomic<std::uint32_t>& word, std::uint32_t value) no
   self.value.store(value, std::memory_order_relaxed);
   self.word.store(&word, std::memory_order_seq_cst);
   g_sleeping.fetch_add(1, std::memory_order_seq_cst);
-  if (word.load(std::memory_order_seq_cst) != value) {
+  if (!reached(word.load(std::memory_order_seq_cst), value)) {
     std::uint64_t priority = 0;
     asm volatile("movq %%cr8, %0" : "=r"(priority));
     // sti takes effect after the next instruction, so a wake-up pending now ends the hlt.

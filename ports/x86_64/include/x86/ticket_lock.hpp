@@ -2,9 +2,14 @@
 //
 // A ticket lock: lock() takes the next ticket and spins (with `pause`) until the lock serves it,
 // so cores get the lock in the order they asked: no core starves while others loop on
-// allocate/free, which a test-and-set lock cannot promise. A waiter that has spun
-// kSpinsBeforeSleep times halts until unlock() wakes it for its turn (x86/wait.hpp says why:
-// virtual cores that outnumber the host's). Not interrupt-safe by itself: code
+// allocate/free, which a test-and-set lock cannot promise.
+//
+// Only the waiter next in line spins. The ones behind it halt until their ticket is next
+// (unlock() sends them a wake-up IPI then), and the next one halts too if the holder keeps the
+// lock for more than kSpinsBeforeSleep pauses. x86/wait.hpp says why: under QEMU, virtual cores
+// that outnumber the host's would otherwise spin while the holder, or the core whose turn it
+// is, waits for a host CPU. With only the next waiter spinning, a hand-off usually finds it
+// running. Not interrupt-safe by itself: code
 // that an interrupt handler may also run takes keel::port::IrqLock (irq_lock.hpp), which masks
 // interrupts on this core first. Not recursive.
 #pragma once
@@ -28,10 +33,18 @@ class TicketLock {
   void lock() noexcept {
     const std::uint32_t ticket = next_.fetch_add(1, std::memory_order_relaxed);
     unsigned spins = 0;
-    while (serving_.load(std::memory_order_acquire) != ticket) {
+    for (;;) {
+      const std::uint32_t serving = serving_.load(std::memory_order_acquire);
+      if (serving == ticket) {
+        return;
+      }
+      if (ticket - serving > 1) {
+        sleep_until(serving_, ticket - 1);  // until this ticket is next in line
+        continue;
+      }
       pause();
       if (++spins == kSpinsBeforeSleep) {
-        sleep_until(serving_, ticket);  // until unlock() hands this ticket the lock
+        sleep_until(serving_, ticket);  // the holder is slow: until it hands over
         spins = 0;
       }
     }

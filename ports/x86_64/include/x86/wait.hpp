@@ -7,13 +7,15 @@
 // a few hundred nanoseconds. (Linux met the same problem in guests and answered it with
 // paravirtual ticket locks: spin a while, then halt until the unlocker sends a wake-up IPI.)
 //
-// So a waiter that has spun kSpinsBeforeSleep times calls sleep_until(word, value): it
-// publishes what it waits for, checks the word once more, and halts with only the wake-up
-// vector unmasked (TPR raised, IF set just for the hlt). Whoever stores `value` into `word`
-// then calls wake_sleepers(word, value), which sends the wake-up IPI to every core sleeping on
-// that word for that value. Both sides use sequentially consistent operations, so a wake-up is
-// never lost: either the sleeper sees the new value before it halts, or the waker sees the
-// sleeper's record. Interrupts other than the wake-up stay masked throughout, so the callers'
+// The words waited on are counters that only ever grow by one (a ticket lock's "now serving",
+// the generation of a job), so every value is stored exactly once. A waiter calls
+// sleep_until(word, value): it publishes what it waits for, checks the counter once more, and,
+// unless the counter has reached `value`, halts with only the wake-up vector unmasked (TPR
+// raised, IF set just for the hlt). Whoever stores `value` into the counter then calls
+// wake_sleepers(word, value), which sends the wake-up IPI to every core sleeping on that word
+// for that value. Both sides use sequentially consistent operations, so a wake-up is never
+// lost: either the sleeper sees the new value before it halts, or the waker sees the sleeper's
+// record. Interrupts other than the wake-up stay masked throughout, so the callers'
 // interrupt-masking guarantees hold (IrqLock).
 #pragma once
 
@@ -25,9 +27,10 @@ namespace keel::port::x86 {
 /// How many `pause` iterations a waiter spins before it sleeps.
 inline constexpr unsigned kSpinsBeforeSleep = 256;
 
-/// Halts the calling core until `word` may equal `value` (it re-reads the word after waking;
-/// the caller re-checks its own condition). Returns at once if the word already equals value.
-/// Any context with interrupts masked; the local APIC must be enabled.
+/// Halts the calling core until the counter `word` may have reached `value` (modulo 2^32: the
+/// counter is at most 2^31 - 1 behind). Returns at once if it has. The caller re-checks its own
+/// condition afterwards (a wake-up may be spurious). Any context with interrupts masked; the
+/// local APIC must be enabled.
 void sleep_until(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept;
 
 /// Wakes the cores sleeping in sleep_until(word, value). Call after storing `value` into `word`
