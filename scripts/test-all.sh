@@ -25,11 +25,17 @@ host_preset() {  # configure, build and test one host preset
   cmake --preset "$1" >/dev/null && cmake --build --preset "$1" && ctest --preset "$1" -j2
 }
 
+x86_64_kernel() {  # the x86_64 kernel (its own CMake project) and its QEMU boots, 1 and 4 cores
+  cmake -S qemu-demo/x86_64 -B build/x86-kernel >/dev/null &&
+    cmake --build build/x86-kernel -j2 && ctest --test-dir build/x86-kernel -j2 --output-on-failure
+}
+
 step "format" scripts/check-format.sh
 step "host" host_preset host
 step "host-asan" host_preset host-asan
 step "host-m32" host_preset host-m32
 step "freestanding" scripts/check-freestanding.sh
+step "x86_64" x86_64_kernel    # boots in QEMU (-smp 1 and 4), a timeout per boot
 step "host-tsan" host_preset host-tsan    # thread stress under ThreadSanitizer
 step "host-fuzz" host_preset host-fuzz    # bounded libFuzzer run (KEEL_FUZZ_SECONDS, 120 s)
 
