@@ -107,12 +107,15 @@ int run(const Platform& machine) {
   if (!claimed) {
     return 1;
   }
-  print("   heap: region 1 = %lu B at %p (linker heap section); reserve = %lu B at %p (%s)\n",
+  print("   heap: region 1 = %lu B at %p (%s); reserve = %lu B at %p (%s)\n",
         static_cast<unsigned long>(machine.main_memory.size),
         static_cast<void*>(machine.main_memory.data),
+        machine.main_name != nullptr ? machine.main_name : "linker heap section",
         static_cast<unsigned long>(machine.reserve_memory.size),
         static_cast<void*>(machine.reserve_memory.data), machine.reserve_name);
-  print("   keel is malloc (newlib's too), operator new and keel::Allocator<T>\n");
+  print(
+      "   keel is malloc (the C library's own calls too, if any), operator new and "
+      "keel::Allocator<T>\n");
   // Blocks alive from here on belong to the C library for good: the leak report's baseline.
   const keel::Statistics baseline = g_heap.statistics();
   print("   baseline: %lu block(s), %lu B held by the C library (stdio's buffers)\n",

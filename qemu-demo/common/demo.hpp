@@ -40,6 +40,8 @@ struct Platform {
   /// Scales the workload: 1 for a board with megabytes of RAM, more for a small one (the
   /// micro:bit's 16 KiB), dividing counts and sizes.
   unsigned scale_down;
+  /// Describes main_memory for the report; null: "linker heap section".
+  const char* main_name;
 };
 
 /// The heap behind malloc, operator new and keel::Allocator<T> in the demo: one keel heap whose

@@ -47,6 +47,7 @@ demo::Platform make_platform(const BootMemory& memory, const char* machine) {
     return platform;
   }
   platform.main_memory = memory.ranges[0];
+  platform.main_name = "the memory map's first usable range above the kernel image";
   if (memory.count >= 2) {
     platform.reserve_memory = memory.ranges[1];
     platform.reserve_name = "the memory map's second usable range";
