@@ -25,6 +25,10 @@ host_preset() {  # configure, build and test one host preset
   cmake --preset "$1" >/dev/null && cmake --build --preset "$1" && ctest --preset "$1" -j2
 }
 
+cortex_m_preset() {  # build one Cortex-M preset; run its on-target tests in QEMU (ctest)
+  cmake --preset "$1" >/dev/null && cmake --build --preset "$1" && ctest --preset "$1" -j2
+}
+
 x86_64_kernel() {  # the x86_64 kernel (its own CMake project) and its QEMU boots, 1 and 4 cores
   cmake -S qemu-demo/x86_64 -B build/x86-kernel >/dev/null &&
     cmake --build build/x86-kernel -j2 && ctest --test-dir build/x86-kernel -j2 --output-on-failure
@@ -35,6 +39,11 @@ step "host" host_preset host
 step "host-asan" host_preset host-asan
 step "host-m32" host_preset host-m32
 step "freestanding" scripts/check-freestanding.sh
+step "cortex-m0" cortex_m_preset cm-m0     # QEMU microbit; then M3, M4F, M7, M33 (mps2)
+step "cortex-m3" cortex_m_preset cm-m3
+step "cortex-m4" cortex_m_preset cm-m4
+step "cortex-m7" cortex_m_preset cm-m7
+step "cortex-m33" cortex_m_preset cm-m33
 step "x86_64" x86_64_kernel    # boots in QEMU (-smp 1 and 4), a timeout per boot
 step "host-tsan" host_preset host-tsan    # thread stress under ThreadSanitizer
 step "host-fuzz" host_preset host-fuzz    # bounded libFuzzer run (KEEL_FUZZ_SECONDS, 120 s)

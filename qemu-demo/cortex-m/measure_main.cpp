@@ -122,7 +122,7 @@ int main() {
            newlib_malloc, newlib_free) &&
        ok;
   ok = run("keel Heap<>::allocate", "keel Heap<>::free", keel_allocate, keel_free) && ok;
-  ok = run("keel Locked<Heap<>, IrqLock> alloc.", "keel Locked<Heap<>, IrqLock> free",
+  ok = run("keel Locked<.., IrqLock>::allocate", "keel Locked<.., IrqLock>::free",
            keel_locked_allocate, keel_locked_free) &&
        ok;
   ok = g_keel.validate().ok() && g_keel.statistics().live_allocations == 0 && ok;
