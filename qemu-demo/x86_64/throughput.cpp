@@ -16,6 +16,7 @@
 #include "x86/cpu.hpp"
 #include "x86/smp.hpp"
 #include "x86/ticket_lock.hpp"
+#include "x86/wait.hpp"
 
 namespace kernel {
 namespace {
@@ -235,8 +236,8 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
       "runs; TSC %llu MHz (measured against the PIT)\n",
       kBatch, kBatch, static_cast<unsigned long>(rounds), repeats,
       static_cast<unsigned long long>(hz / 1'000'000));
-  print("   %-30s %5s  %-22s %13s %8s\n", "target", "cores", "Mops/s (min..max)", "ticks/op/core",
-        "scaling");
+  print("   %-30s %5s  %-22s %13s %8s %9s\n", "target", "cores", "Mops/s (min..max)",
+        "ticks/op/core", "scaling", "wakes/kop");
   bool ok = true;
   const unsigned online = keel::port::x86::cpus_online();
   SideHeap<decltype(g_ticket_heap)> ticket_side(g_ticket_heap);
@@ -253,8 +254,11 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
       }
       std::uint64_t rates[kMaxRepeats] = {};   // operations per second, all cores together
       std::uint64_t per_op[kMaxRepeats] = {};  // ticks per operation, per core
+      std::uint64_t operations = 0;
+      const std::uint64_t wakes_before = keel::port::x86::wake_ups_sent();
       for (unsigned run = 0; run < repeats; ++run) {
         const Measurement m = measure(job, cores);
+        operations += m.operations;
         ok = ok && m.failures == 0;
         const std::uint64_t ticks = m.ticks == 0 ? 1 : m.ticks;
         rates[run] = m.operations * hz / ticks;
@@ -273,11 +277,15 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
       const Fixed low = mops(rates[0]);
       const Fixed high = mops(rates[repeats - 1]);
       const std::uint64_t scaling = median * 100 / single_rate;
-      print("   %-30s %5u  %3llu.%02llu (%llu.%02llu..%llu.%02llu)  %13llu %5llu.%02llux\n",
+      // Wake-up IPIs of sleeping lock waiters (x86/wait.hpp) per thousand operations.
+      const std::uint64_t wakes = keel::port::x86::wake_ups_sent() - wakes_before;
+      const std::uint64_t wakes_per_kop = wakes * 1000 / (operations == 0 ? 1 : operations);
+      print("   %-30s %5u  %3llu.%02llu (%llu.%02llu..%llu.%02llu)  %13llu %5llu.%02llux %9llu\n",
             name_of(target), cores, middle.whole, middle.hundredths, low.whole, low.hundredths,
             high.whole, high.hundredths, static_cast<unsigned long long>(per_op[repeats / 2]),
             static_cast<unsigned long long>(scaling / 100),
-            static_cast<unsigned long long>(scaling % 100));
+            static_cast<unsigned long long>(scaling % 100),
+            static_cast<unsigned long long>(wakes_per_kop));
     }
   }
   ok = ok && ticket_side.release() && spin_side.release();
