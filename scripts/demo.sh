@@ -7,10 +7,12 @@
 #      timer interrupt that allocates, a fragmentation stress, an out-of-memory episode, printf
 #      and C++ containers on keel, its cost in instructions, and the final report;
 #   2. keel against newlib's malloc, full and nano, on the same workload (instructions per call);
-#   3. the same demo on the four other Cortex-M profiles (M0, M3, M7, M33), one line each.
+#   3. the same demo on the four other Cortex-M profiles (M0, M3, M7, M33), one line each;
+#   4. the x86_64 kernel on four cores (qemu-demo/x86_64/run-demo.sh): the same demo under
+#      -icount, the multi-core stress, and the throughput on 1, 2 and 4 cores.
 #
 # Usage: scripts/demo.sh [--all]   (--all: the full output of every board, not one line each)
-# Exits non-zero if any demo fails. Build directories: build/cm-*.
+# Exits non-zero if any demo fails. Build directories: build/cm-*, build/x86-kernel.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh demo
@@ -64,8 +66,7 @@ for preset in cm-m0 cm-m3 cm-m7 cm-m33; do
 done
 
 run=qemu-demo/cortex-m
-# One line per demo: show (full output) or summary (verdict line). An x86_64 demo joins with one
-# more line, e.g.: show "keel demo: x86_64, QEMU" <command that builds and boots it>
+# One line per demo: show (full output) or summary (verdict line). The x86_64 demo comes last.
 show "keel demo: Cortex-M4F, QEMU mps2-an386" build/cm-m4/$run/run-demo.sh
 show "keel vs newlib malloc (full)" build/cm-m4/$run/run-measure-full.sh
 show "keel vs newlib-nano malloc" build/cm-m4/$run/run-measure-nano.sh
@@ -75,6 +76,7 @@ summary "Cortex-M0,  QEMU microbit" build/cm-m0/$run/run-demo.sh
 summary "Cortex-M3,  QEMU mps2-an385" build/cm-m3/$run/run-demo.sh
 summary "Cortex-M7,  QEMU mps2-an500" build/cm-m7/$run/run-demo.sh
 summary "Cortex-M33, QEMU mps2-an505" build/cm-m33/$run/run-demo.sh
+show "keel demo: x86_64, QEMU pc, 4 cores (build/x86-kernel)" qemu-demo/x86_64/run-demo.sh
 
 echo
 if [ ${#failed[@]} -ne 0 ]; then
