@@ -16,7 +16,6 @@ struct alignas(64) Sleeper {
 };
 
 constinit Sleeper g_sleepers[MAX_CPUS] = {};
-constinit std::atomic<unsigned> g_sleeping{0};
 constinit std::atomic<std::uint64_t> g_wake_ups{0};
 
 // CR8 is the local APIC's task priority class: 14 masks vectors 0x00-0xEF, so only the wake-up
@@ -35,7 +34,7 @@ void sleep_until(const std::atomic<std::uint32_t>& word, std::uint32_t value) no
   Sleeper& self = g_sleepers[cpu_index()];
   self.value.store(value, std::memory_order_relaxed);
   self.word.store(&word, std::memory_order_seq_cst);
-  g_sleeping.fetch_add(1, std::memory_order_seq_cst);
+  detail::g_sleeping_cores.fetch_add(1, std::memory_order_seq_cst);
   if (!reached(word.load(std::memory_order_seq_cst), value)) {
     std::uint64_t priority = 0;
     asm volatile("movq %%cr8, %0" : "=r"(priority));
@@ -50,14 +49,15 @@ void sleep_until(const std::atomic<std::uint32_t>& word, std::uint32_t value) no
         : "r"(priority), "r"(kOnlyWakeUp)
         : "memory");
   }
-  g_sleeping.fetch_sub(1, std::memory_order_seq_cst);
+  detail::g_sleeping_cores.fetch_sub(1, std::memory_order_seq_cst);
   self.word.store(nullptr, std::memory_order_relaxed);
 }
 
-void wake_sleepers(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept {
-  if (g_sleeping.load(std::memory_order_seq_cst) == 0) {
-    return;
-  }
+namespace detail {
+
+constinit std::atomic<unsigned> g_sleeping_cores{0};
+
+void wake_sleepers_slow(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept {
   const unsigned online = cpus_online();
   for (unsigned cpu = 0; cpu < online; ++cpu) {
     const Sleeper& sleeper = g_sleepers[cpu];
@@ -68,6 +68,8 @@ void wake_sleepers(const std::atomic<std::uint32_t>& word, std::uint32_t value) 
     }
   }
 }
+
+}  // namespace detail
 
 std::uint64_t wake_ups_sent() noexcept {
   return g_wake_ups.load(std::memory_order_relaxed);

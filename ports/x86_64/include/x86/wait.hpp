@@ -33,9 +33,19 @@ inline constexpr unsigned kSpinsBeforeSleep = 256;
 /// local APIC must be enabled.
 void sleep_until(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept;
 
+namespace detail {
+/// Cores inside sleep_until now.
+extern std::atomic<unsigned> g_sleeping_cores;
+void wake_sleepers_slow(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept;
+}  // namespace detail
+
 /// Wakes the cores sleeping in sleep_until(word, value). Call after storing `value` into `word`
-/// (with memory_order_seq_cst). O(cores) when some core sleeps, one load otherwise.
-void wake_sleepers(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept;
+/// (with memory_order_seq_cst). One inline load when no core sleeps, O(cores) otherwise.
+inline void wake_sleepers(const std::atomic<std::uint32_t>& word, std::uint32_t value) noexcept {
+  if (detail::g_sleeping_cores.load(std::memory_order_seq_cst) != 0) {
+    detail::wake_sleepers_slow(word, value);
+  }
+}
 
 /// Wake-up IPIs sent so far (for the reports).
 [[nodiscard]] std::uint64_t wake_ups_sent() noexcept;
