@@ -3,10 +3,10 @@
 //
 // Linked twice: keel_measure_full with newlib's malloc (dlmalloc-based), keel_measure_nano with
 // newlib-nano's (--specs=nano.specs). In each image newlib's malloc is the real `malloc`, over
-// _sbrk in the linker's heap section, and keel measured beside it is a keel::Heap<> over the
-// second heap section (the board's other RAM bank; QEMU models no memory timing, so the banks
-// cost the same). Every call goes through a function the compiler cannot inline, as a call to
-// malloc does. Prints one table; exits 0 if every call succeeded.
+// _sbrk in the linker's heap section, and keel measured beside it is a keel::Heap<> (and three
+// other configurations) over the second heap section (the board's other RAM bank; QEMU models
+// no memory timing, so the banks cost the same). Every call goes through a function the compiler
+// cannot inline, as a call to malloc does. Prints one table; exits 0 if every call succeeded.
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +46,10 @@ using Samples = demo::Histogram<1024>;
 
 keel::Heap<> g_keel;
 keel::Locked<keel::Heap<>, keel::port::IrqLock> g_keel_locked;
+keel::Heap<keel::FailOnOom, keel::HeapOptions{.statistics = false}> g_keel_lean;
+keel::Heap<keel::FailOnOom,
+           keel::HeapOptions{.statistics = false, .checking = keel::Checking::none}>
+    g_keel_bare;
 
 [[gnu::noinline]] void* newlib_malloc(std::size_t size) {
   return std::malloc(size);
@@ -64,6 +68,18 @@ keel::Locked<keel::Heap<>, keel::port::IrqLock> g_keel_locked;
 }
 [[gnu::noinline]] void keel_locked_free(void* pointer) {
   g_keel_locked.free(pointer);
+}
+[[gnu::noinline]] void* keel_lean_allocate(std::size_t size) {
+  return g_keel_lean.allocate(size);
+}
+[[gnu::noinline]] void keel_lean_free(void* pointer) {
+  g_keel_lean.free(pointer);
+}
+[[gnu::noinline]] void* keel_bare_allocate(std::size_t size) {
+  return g_keel_bare.allocate(size);
+}
+[[gnu::noinline]] void keel_bare_free(void* pointer) {
+  g_keel_bare.free(pointer);
 }
 
 Samples g_mallocs;
@@ -95,13 +111,16 @@ bool run(const char* malloc_name, const char* free_name, Allocate&& allocate, Re
 
 int main() {
   keel::port::init();
-  const keel::Span keel_memory = cm::second_heap_memory();
-  const keel::Span keel_slice{keel_memory.data, keel_memory.size / 2};
-  const keel::Span locked_slice{keel_memory.data + keel_memory.size / 2, keel_memory.size / 2};
-  bool ok = g_keel.claim(keel_slice).ok();
+  // keel's heaps: a quarter of the second bank each.
+  const keel::Span bank = cm::second_heap_memory();
+  const std::size_t quarter = bank.size / 4;
+  const keel::Span locked_slice{bank.data + quarter, quarter};
+  bool ok = g_keel.claim(keel::Span{bank.data, quarter}).ok();
   ok = g_keel_locked.with_lock([locked_slice](auto& heap) {
     return heap.claim(locked_slice).ok();
   }) && ok;
+  ok = g_keel_lean.claim(keel::Span{bank.data + 2 * quarter, quarter}).ok() && ok;
+  ok = g_keel_bare.claim(keel::Span{bank.data + 3 * quarter, quarter}).ok() && ok;
   const demo::MeasureConfig config;
   std::printf("\nmalloc/free cost on %s (%s), newlib %s, in instructions (QEMU -icount)\n",
               cm::board_name(), cm::core_name(), KEEL_NEWLIB_VARIANT);
@@ -124,6 +143,12 @@ int main() {
   ok = run("keel Heap<>::allocate", "keel Heap<>::free", keel_allocate, keel_free) && ok;
   ok = run("keel Locked<.., IrqLock>::allocate", "keel Locked<.., IrqLock>::free",
            keel_locked_allocate, keel_locked_free) &&
+       ok;
+  ok = run("keel allocate, no statistics", "keel free, no statistics", keel_lean_allocate,
+           keel_lean_free) &&
+       ok;
+  ok = run("keel allocate, no stats, no checks", "keel free, no stats, no checks",
+           keel_bare_allocate, keel_bare_free) &&
        ok;
   ok = g_keel.validate().ok() && g_keel.statistics().live_allocations == 0 && ok;
   std::printf("\nmeasure (%s): %s\n", KEEL_NEWLIB_VARIANT, ok ? "PASS" : "FAIL");

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Measures keel on Cortex-M in QEMU and rewrites the section "## Cortex-M (QEMU, instruction
+# counts)" of docs/benchmarks.md (between its generated:cortex-m markers; appended at the end of
+# the file if it has none):
+#
+#   - instructions per malloc and free, keel against newlib's malloc full and nano, on the
+#     Cortex-M4F (QEMU mps2-an386, -icount shift=6): the images keel_measure_full and
+#     keel_measure_nano of preset cm-m4 (qemu-demo/cortex-m/measure_main.cpp);
+#   - code size at -Os on the Cortex-M0 and M4: target size-report of presets cm-m0-size and
+#     cm-m4-size (tests/target/size).
+#
+# Usage: scripts/bench-cortex-m.sh [--print]   (--print: show the section, do not edit the doc)
+# Every figure is deterministic: QEMU counts instructions, and sizes come from the ELF files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh demo >/dev/null
+
+print_only=0
+[ "${1:-}" = "--print" ] && print_only=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "building (presets cm-m4, cm-m0-size, cm-m4-size) ..." >&2
+cmake --preset cm-m4 >/dev/null
+cmake --build --preset cm-m4 --target keel_measure_full keel_measure_nano >/dev/null
+for preset in cm-m0-size cm-m4-size; do
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" --target size-report >/dev/null 2>&1
+done
+echo "measuring ..." >&2
+run=build/cm-m4/qemu-demo/cortex-m
+"$run/run-measure-full.sh" >"$work/full.txt"
+"$run/run-measure-nano.sh" >"$work/nano.txt"
+grep '^|' build/cm-m0-size/tests/target/size/size-report.md >"$work/size-m0.txt"
+grep '^|' build/cm-m4-size/tests/target/size/size-report.md >"$work/size-m4.txt"
+
+# column FILE ROW-NAME COLUMN: a figure from a measurement table (2 best, 3 median, 4 p99,
+# 5 worst, 6 mean).
+column() {
+  awk -F'|' -v name="$2" -v column="$3" '
+    { gsub(/^ +| +$/, "", $2) }
+    $2 == name { value = $(column + 1); gsub(/ /, "", value); print value; exit }' "$1"
+}
+verdict() {  # verdict CONDITION: "met" or "**missed**"
+  if [ "$1" -eq 1 ]; then echo "met"; else echo "**missed**"; fi
+}
+
+keel_malloc_worst=$(column "$work/full.txt" "keel Heap<>::allocate" 5)
+keel_free_worst=$(column "$work/full.txt" "keel Heap<>::free" 5)
+keel_malloc_median=$(column "$work/full.txt" "keel Heap<>::allocate" 3)
+keel_free_median=$(column "$work/full.txt" "keel Heap<>::free" 3)
+nano_malloc_worst=$(column "$work/nano.txt" "newlib nano malloc" 5)
+nano_free_worst=$(column "$work/nano.txt" "newlib nano free" 5)
+full_malloc_median=$(column "$work/full.txt" "newlib full malloc" 3)
+full_free_median=$(column "$work/full.txt" "newlib full free" 3)
+keel_pair=$((keel_malloc_median + keel_free_median))
+full_pair=$((full_malloc_median + full_free_median))
+size_m0=$(awk -F'|' '$2 ~ /^ minimal \(the target\)/ { gsub(/ /, "", $4); print $4 }' "$work/size-m0.txt")
+size_m4=$(awk -F'|' '$2 ~ /^ minimal \(the target\)/ { gsub(/ /, "", $4); print $4 }' "$work/size-m4.txt")
+
+revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=""
+git diff --quiet HEAD -- core ports/cortex-m qemu-demo tests/target toolchain.cmake linker \
+  2>/dev/null || dirty=" (with uncommitted changes in the measured sources)"
+
+section="$work/section.md"
+{
+  echo "<!-- generated:cortex-m:begin (scripts/bench-cortex-m.sh) -->"
+  echo "Measured $(date -u +%Y-%m-%d) on commit \`$revision\`$dirty by \`scripts/bench-cortex-m.sh\`."
+  echo "QEMU $(qemu-system-arm --version | head -n 1 | sed 's/QEMU emulator version //'),"
+  echo "$(arm-none-eabi-gcc --version | head -n 1), newlib from Debian's libnewlib-arm-none-eabi"
+  echo "$(dpkg-query -W -f='${Version}' libnewlib-arm-none-eabi 2>/dev/null || echo '?')."
+  echo
+  echo "### Instructions per malloc and free: keel against newlib (Cortex-M4F)"
+  echo
+  echo "One image per newlib variant, built by preset \`cm-m4\` (\`-O2\`, \`-mcpu=cortex-m4 -mfpu=fpv4-sp-d16"
+  echo "-mfloat-abi=hard\`) and run on \`qemu-system-arm -M mps2-an386 -icount shift=6\`:"
+  echo
+  echo '```sh'
+  echo "cmake --preset cm-m4 && cmake --build --preset cm-m4 --target keel_measure_full keel_measure_nano"
+  echo "$run/run-measure-full.sh    # keel and newlib's malloc in one image"
+  echo "$run/run-measure-nano.sh    # the same with --specs=nano.specs"
+  echo '```'
+  echo
+  echo "- **Workload** (qemu-demo/common/measure.hpp, the one of the newlib baseline in"
+  echo "  shared/reference): xorshift32 from 0x12345678 picks one of 64 slots per step; an empty slot"
+  echo "  gets \`malloc(8 + r % 249)\`, a full one is freed; 10 000 mallocs and 10 000 frees; every"
+  echo "  allocator runs exactly the same sequence of requests."
+  echo "- **A sample** is one call alone, with interrupts masked, between two reads of the port's"
+  echo "  instruction counter (SysTick under \`-icount\`, docs/porting.md section 4), minus the"
+  echo "  counter's own cost (an empty window, the least of 64). It includes the caller's branch to an"
+  echo "  out-of-line wrapper of the call and, for newlib, \`malloc\`'s call of \`_malloc_r\` and its"
+  echo "  lock hooks. Resolution: one SysTick tick is 0.625 instruction, so a figure may differ by one"
+  echo "  between two builds of the image."
+  echo "- newlib's \`malloc\` gets its memory through \`_sbrk\` from the linker's heap section; each keel"
+  echo "  heap gets a quarter of the second RAM bank (QEMU models no memory timing)."
+  echo "- keel rows: \`keel::Heap<>\` (defaults: statistics, basic checks, search limit 8); the same"
+  echo "  behind \`keel::Locked<..., port::IrqLock>\` (BASEPRI), as a firmware \`malloc\` calls it;"
+  echo "  without statistics; without statistics and without checks."
+  echo
+  echo "newlib full, and keel in the same image:"
+  echo
+  grep '^|' "$work/full.txt"
+  echo
+  echo "newlib-nano, and keel in the same image:"
+  echo
+  grep '^|' "$work/nano.txt"
+  echo
+  echo "Targets (default \`keel::Heap<>\`):"
+  echo
+  echo "| target | keel | newlib | |"
+  echo "|---|---:|---:|---|"
+  echo "| worst malloc below newlib-nano's worst | $keel_malloc_worst | $nano_malloc_worst | $(verdict $((keel_malloc_worst < nano_malloc_worst))) |"
+  echo "| worst free below newlib-nano's worst | $keel_free_worst | $nano_free_worst | $(verdict $((keel_free_worst < nano_free_worst))) |"
+  echo "| median malloc + median free at most newlib full's | $keel_pair | $full_pair | $(verdict $((keel_pair <= full_pair))) |"
+  echo
+  echo "### Code size (-Os), Cortex-M0 and Cortex-M4F"
+  echo
+  echo '```sh'
+  echo "cmake --preset cm-m0-size && cmake --build --preset cm-m0-size --target size-report"
+  echo "cmake --preset cm-m4-size && cmake --build --preset cm-m4-size --target size-report"
+  echo '```'
+  echo
+  echo "Each row is an image (tests/target/size/probe.cpp, \`-Os\`, \`--gc-sections\`) that uses the"
+  echo "listed features, compared with the image named: the figures are the bytes the feature adds to"
+  echo "a firmware image (keel's functions, the compiler helpers they pull in, such as \`__clzsi2\` on"
+  echo "the M0, and the probe's call sites, a few bytes per call). \`.data\` is the heap object itself"
+  echo "(its bin table), which the probe defines \`constinit\`."
+  echo
+  echo "Cortex-M0 (\`-mcpu=cortex-m0\`, QEMU microbit):"
+  echo
+  cat "$work/size-m0.txt"
+  echo
+  echo "Cortex-M4F (\`-mcpu=cortex-m4 -mfpu=fpv4-sp-d16 -mfloat-abi=hard\`):"
+  echo
+  cat "$work/size-m4.txt"
+  echo
+  echo "| target | Cortex-M0 | Cortex-M4F | |"
+  echo "|---|---:|---:|---|"
+  echo "| minimal build (allocate, free, reallocate, aligned allocation, one region, no statistics) at most 1 KiB of .text | $size_m0 | $size_m4 | $(verdict $((size_m0 <= 1024 && size_m4 <= 1024))) |"
+  echo "<!-- generated:cortex-m:end -->"
+} >"$section"
+
+if [ "$print_only" -eq 1 ]; then
+  cat "$section"
+  exit 0
+fi
+doc=docs/benchmarks.md
+[ -f "$doc" ] || printf '# keel benchmarks\n' >"$doc"
+if grep -q '<!-- generated:cortex-m:begin' "$doc"; then
+  awk -v section="$section" '
+    /<!-- generated:cortex-m:begin/ { while ((getline line < section) > 0) print line; skip = 1; next }
+    /<!-- generated:cortex-m:end -->/ { skip = 0; next }
+    !skip { print }' "$doc" >"$work/doc.md"
+  cp "$work/doc.md" "$doc"
+else
+  { printf '\n## Cortex-M (QEMU, instruction counts)\n\n'; cat "$section"; } >>"$doc"
+fi
+echo "rewrote the Cortex-M section of $doc" >&2
