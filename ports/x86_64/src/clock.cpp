@@ -9,55 +9,84 @@ namespace {
 
 constexpr std::uint16_t kPitChannel2 = 0x42;
 constexpr std::uint16_t kPitCommand = 0x43;
-constexpr std::uint16_t kSpeakerControl = 0x61;  // bit 0: channel 2 gate, bit 5: channel 2 out
+constexpr std::uint16_t kSpeakerControl = 0x61;  // bit 0: channel 2 gate, bit 1: speaker
 constexpr std::uint8_t kGate = 0x01;
 constexpr std::uint8_t kSpeaker = 0x02;
-constexpr std::uint8_t kOutput = 0x20;
-// Channel 2, low byte then high byte, mode 0 (interrupt on terminal count), binary.
-constexpr std::uint8_t kChannel2OneShot = 0xB0;
+// Channel 2, low byte then high byte, mode 2 (rate generator: counts down from 65536 and
+// reloads), binary; and the command that latches channel 2's count for reading.
+constexpr std::uint8_t kChannel2RateGenerator = 0xB4;
+constexpr std::uint8_t kChannel2Latch = 0x80;
 constexpr std::uint64_t kPitHz = 1'193'182;
-constexpr std::uint32_t kCount = 11'932;  // 10 ms
-// A measurement can only come out too long (the core was descheduled by the host around the
-// PIT's terminal count), never too short: the least of several is the best.
-constexpr unsigned kMeasurements = 5;
+constexpr std::uint32_t kPitTicksPerInterval = 24'000;  // about 20 ms, well inside one period
+constexpr unsigned kIntervals = 5;
+// A TSC-PIT-TSC bracket longer than this (about 40 us at 2.5 GHz) was interrupted: retried.
+constexpr std::uint64_t kBracketTicks = 100'000;
 
 constinit std::uint64_t g_tsc_hz = 0;
 // APIC timer ticks per 2^20 TSC ticks.
 constinit std::uint64_t g_apic_per_mega_tsc = 0;
 constexpr std::uint64_t kCalibrationTsc = 1ULL << 24;
 
-}  // namespace
+std::uint16_t read_pit_channel2() {
+  out8(kPitCommand, kChannel2Latch);
+  const std::uint8_t low = in8(kPitChannel2);
+  const std::uint8_t high = in8(kPitChannel2);
+  return static_cast<std::uint16_t>(low | (high << 8));
+}
 
-namespace {
-
-/// TSC ticks during one PIT channel 2 one-shot of kCount.
-std::uint64_t measure_once() {
-  // Gate off and speaker off while programming; then gate on to start counting.
-  out8(kSpeakerControl, static_cast<std::uint8_t>(in8(kSpeakerControl) & ~(kGate | kSpeaker)));
-  out8(kPitCommand, kChannel2OneShot);
-  out8(kPitChannel2, static_cast<std::uint8_t>(kCount & 0xFF));
-  out8(kPitChannel2, static_cast<std::uint8_t>(kCount >> 8));
-  const std::uint64_t start = read_tsc();
-  out8(kSpeakerControl, static_cast<std::uint8_t>((in8(kSpeakerControl) & ~kSpeaker) | kGate));
-  std::uint64_t spins = 0;
-  while ((in8(kSpeakerControl) & kOutput) == 0 && ++spins < (1ULL << 32)) {
+/// A PIT count and the TSC at the same moment: the PIT read between two TSC reads that are
+/// close together (the host did not deschedule the core in between).
+struct Sample {
+  std::uint64_t tsc;
+  std::uint16_t pit;
+};
+Sample sample() {
+  for (;;) {
+    const std::uint64_t before = read_tsc();
+    const std::uint16_t pit = read_pit_channel2();
+    const std::uint64_t after = read_tsc();
+    if (after - before < kBracketTicks) {
+      return Sample{before + (after - before) / 2, pit};
+    }
   }
-  const std::uint64_t ticks = read_tsc() - start;
-  out8(kSpeakerControl, static_cast<std::uint8_t>(in8(kSpeakerControl) & ~kGate));
-  return ticks;
+}
+
+/// The median of `count` values (sorts them).
+std::uint64_t median(std::uint64_t* values, unsigned count) {
+  for (unsigned i = 1; i < count; ++i) {
+    for (unsigned j = i; j > 0 && values[j - 1] > values[j]; --j) {
+      const std::uint64_t value = values[j];
+      values[j] = values[j - 1];
+      values[j - 1] = value;
+    }
+  }
+  return values[count / 2];
 }
 
 }  // namespace
 
 std::uint64_t tsc_frequency_hz() noexcept {
-  if (g_tsc_hz == 0) {
-    std::uint64_t least = ~std::uint64_t{0};
-    for (unsigned i = 0; i < kMeasurements; ++i) {
-      const std::uint64_t ticks = measure_once();
-      least = ticks < least ? ticks : least;
-    }
-    g_tsc_hz = least * kPitHz / kCount;
+  if (g_tsc_hz != 0) {
+    return g_tsc_hz;
   }
+  out8(kSpeakerControl, static_cast<std::uint8_t>(in8(kSpeakerControl) & ~(kGate | kSpeaker)));
+  out8(kPitCommand, kChannel2RateGenerator);
+  out8(kPitChannel2, 0);  // 0 means 65536
+  out8(kPitChannel2, 0);
+  out8(kSpeakerControl, static_cast<std::uint8_t>((in8(kSpeakerControl) & ~kSpeaker) | kGate));
+  std::uint64_t rates[kIntervals] = {};
+  for (unsigned i = 0; i < kIntervals; ++i) {
+    const Sample start = sample();
+    Sample end = start;
+    std::uint32_t elapsed = 0;
+    while (elapsed < kPitTicksPerInterval) {  // the count goes down, modulo 65536
+      end = sample();
+      elapsed = static_cast<std::uint16_t>(start.pit - end.pit);
+    }
+    rates[i] = (end.tsc - start.tsc) * kPitHz / elapsed;
+  }
+  out8(kSpeakerControl, static_cast<std::uint8_t>(in8(kSpeakerControl) & ~kGate));
+  g_tsc_hz = median(rates, kIntervals);
   return g_tsc_hz;
 }
 
