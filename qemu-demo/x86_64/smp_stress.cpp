@@ -254,7 +254,7 @@ void on_timer(unsigned cpu) noexcept {
 }
 
 void stress_core(unsigned cpu, void* context) noexcept {
-  const Job& job = *static_cast<const Job*>(context);
+  const Job job = *static_cast<const Job*>(context);  // a copy on this core's stack
   CoreCounters& counters = g_counters[cpu];
   counters = CoreCounters{};
   Random random(job.seed ^ (0x9E3779B97F4A7C15ULL * (cpu + 1)));

@@ -121,7 +121,9 @@ void timed_loop(const Job& job, CoreTime& time, Allocate&& allocate, Free&& free
 }
 
 void bench_core(unsigned cpu, void* context) noexcept {
-  const Job& job = *static_cast<const Job*>(context);
+  // A copy on this core's own stack: the original sits on the bootstrap core's stack, next to
+  // what that core writes in its loop, and reading it there would share host cache lines.
+  const Job job = *static_cast<const Job*>(context);
   CoreTime& time = g_times[cpu];
   time = CoreTime{};
   switch (job.target) {
