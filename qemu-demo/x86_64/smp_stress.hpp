@@ -2,14 +2,14 @@
 //
 // Each core runs the same random mix for `iterations` steps, with its own seed:
 //   - blocks of 1 B .. 16 KiB (mostly small), some over-aligned (16 .. 4096), from the shared
-//     locked heap (g_heap); each is filled with a pattern naming its core and slot, and the
+//     locked heap (kernel::heap()); each is filled with a pattern naming its core and slot, and the
 //     pattern is checked before the block is resized or freed;
 //   - reallocate, growing and shrinking, checking that the contents survive;
 //   - blocks handed to the next core through a mailbox and freed there (cross-core frees);
 //   - objects from the core's own keel::BlockPool (no lock: per-core);
-//   - std::vector growth through operator new (keel::new_delete -> g_heap);
+//   - std::vector growth through operator new (keel::new_delete -> the same heap);
 //   - the local APIC timer fires on every core meanwhile, and its handler allocates and frees
-//     from g_heap too (the IrqLock masks it while the core holds the heap).
+//     from the heap too (the IrqLock masks it while the core holds the heap).
 // Core 0 also runs validate() on the shared heap, under the lock, while the others work.
 #pragma once
 

@@ -8,7 +8,6 @@
 #include "lapic.hpp"
 #include "port.hpp"
 #include "x86/boot_layout.h"
-#include "x86/console.hpp"
 #include "x86/cpu.hpp"
 #include "x86/interrupts.hpp"
 #include "x86/wait.hpp"
