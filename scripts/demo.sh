@@ -41,8 +41,8 @@ show() {
   fi
 }
 
-# summary TITLE COMMAND...: boots one image and shows its last line only (the verdict), or
-# everything with --all.
+# summary TITLE COMMAND...: boots one image and shows its verdict line only ("demo: PASS ..."),
+# or everything with --all.
 summary() {
   if [ "$full_output" -eq 1 ]; then
     show "$@"
@@ -52,7 +52,9 @@ summary() {
   shift
   local output status=0
   output=$("$@" 2>&1) || status=$?
-  printf '%-32s %s\n' "$title" "$(echo "$output" | tail -n 1)"
+  local verdict
+  verdict=$(echo "$output" | grep -E '^demo: ' | tail -n 1) || verdict=$(echo "$output" | tail -n 1)
+  printf '%-32s %s\n' "$title" "$verdict"
   if [ "$status" -ne 0 ]; then
     echo "$output"
     failed+=("$title (exit status $status)")

@@ -53,6 +53,9 @@ int main() {
   platform.set_tick = set_tick;
   platform.scale_down = platform.main_memory.size < 64 * 1024 ? 8 : 1;
   const int status = demo::run(platform);
+  const cm::StackUse stack = cm::stack_use();
+  std::printf("main stack: %u of %u bytes used at most\n", static_cast<unsigned>(stack.used),
+              static_cast<unsigned>(stack.size));
   std::fflush(stdout);
   return status;
 }

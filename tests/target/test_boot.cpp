@@ -1,7 +1,8 @@
 // test_boot: the port itself. Boot ran (.data copied, .bss zeroed, constructors run), the
 // console prints, the heap sections are where the linker script says, and the instruction
 // counter counts instructions: a loop of known length reads back within a few instructions of
-// its length, twice the loop reads twice as much, and the count never goes backwards.
+// its length, ten times the loop reads ten times as much, the count never goes backwards, and
+// reset painted the stack so that its use can be measured.
 #include <cstdint>
 
 #include "check.hpp"
@@ -77,5 +78,9 @@ int main() {
     previous = now;
   }
   KEEL_EXPECT(monotonic);
+  // Reset painted the stack: some of it is used by now, not all of it.
+  const keel::port::cortex_m::StackUse stack = keel::port::cortex_m::stack_use();
+  out().text("stack: ").decimal(stack.used).text(" of ").decimal(stack.size).text(" B used\n");
+  KEEL_EXPECT(stack.used > 0 && stack.used < stack.size / 2);
   return keel::check::finish("test_boot");
 }

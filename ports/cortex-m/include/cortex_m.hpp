@@ -46,6 +46,14 @@ void trigger_irq(unsigned irq) noexcept;
 /// they always do on v6-M. Returns false where the core has no such trap (v6-M: not needed).
 bool trap_unaligned_access() noexcept;
 
+/// The main stack's size and the most of it used so far: reset fills the stack with a pattern
+/// and this finds the deepest word overwritten. O(stack size).
+struct StackUse {
+  std::size_t used;
+  std::size_t size;
+};
+[[nodiscard]] StackUse stack_use() noexcept;
+
 /// The number of priority bits the core implements (2 to 8).
 [[nodiscard]] unsigned priority_bits() noexcept;
 

@@ -19,6 +19,7 @@ extern std::uint32_t __bss_end[];
 extern void (*__init_array_start[])();
 extern void (*__init_array_end[])();
 extern char __stack_top[];
+extern std::uint32_t __stack_limit[];
 
 int main();
 }
@@ -42,6 +43,17 @@ namespace {
   }
 }
 
+/// Fills the unused part of the stack with kStackPaint, for stack_high_water().
+[[gnu::optimize("no-tree-loop-distribute-patterns")]] void paint_stack() noexcept {
+  constexpr std::uintptr_t kMargin = 64;  // below this function's own frame
+  std::uint32_t* const end = reinterpret_cast<std::uint32_t*>(
+      (reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - kMargin) &
+      ~std::uintptr_t{3});
+  for (volatile std::uint32_t* word = __stack_limit; word < end; ++word) {
+    *word = kStackPaint;
+  }
+}
+
 }  // namespace
 
 [[noreturn]] void reset() noexcept {
@@ -49,6 +61,7 @@ namespace {
   mmio(reg::kCoprocessorAccess) |= reg::kFullAccessCp10Cp11;
   asm volatile("dsb\n\tisb" ::: "memory");
 #endif
+  paint_stack();
   copy_words(__data_start, __data_end, __data_load);
   zero_words(__bss_start, __bss_end);
   for (void (**constructor)() = __init_array_start; constructor < __init_array_end; ++constructor) {
@@ -64,6 +77,18 @@ namespace {
 }
 
 }  // namespace
+
+StackUse stack_use() noexcept {
+  const std::size_t size =
+      static_cast<std::size_t>(__stack_top - reinterpret_cast<char*>(__stack_limit));
+  const std::uint32_t* word = __stack_limit;
+  const auto* const top = static_cast<const std::uint32_t*>(static_cast<const void*>(__stack_top));
+  while (word < top && *word == kStackPaint) {
+    ++word;
+  }
+  return StackUse{static_cast<std::size_t>(__stack_top - reinterpret_cast<const char*>(word)),
+                  size};
+}
 
 // The table the core reads at reset: the initial stack pointer, then one handler per exception
 // number (1 .. 15 system exceptions, then kIrqCount external interrupts).

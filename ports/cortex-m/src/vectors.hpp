@@ -2,11 +2,16 @@
 // the port.
 #pragma once
 
+#include <cstdint>
+
 #include "cortex_m.hpp"
 
 namespace keel::port::cortex_m {
 
 using Handler = void (*)() noexcept;
+
+/// What reset writes over the unused stack (stack_use() looks for the first word changed).
+inline constexpr std::uint32_t kStackPaint = 0x5AC4C0DEU;
 
 [[noreturn]] void reset() noexcept;
 /// HardFault, MemManage, BusFault, UsageFault, SecureFault: reports and stops (fault.cpp).
