@@ -12,6 +12,7 @@ namespace {
 
 // Constant-initialised: no static constructor runs before it is usable.
 constinit FaultHandler g_fault_handler = &trap_on_fault;
+constinit AllocationTag g_fault_origin{};
 
 }  // namespace
 
@@ -22,7 +23,17 @@ FaultHandler set_fault_handler(FaultHandler handler) noexcept {
 }
 
 void report_fault(Fault fault, const void* address) noexcept {
+  report_fault(fault, address, AllocationTag{});
+}
+
+void report_fault(Fault fault, const void* address, AllocationTag origin) noexcept {
+  g_fault_origin = origin;
   g_fault_handler(fault, address);
+  g_fault_origin = AllocationTag{};
+}
+
+AllocationTag fault_origin() noexcept {
+  return g_fault_origin;
 }
 
 const char* to_string(Fault fault) noexcept {
@@ -34,6 +45,8 @@ const char* to_string(Fault fault) noexcept {
     case Fault::corrupted_block: return "corrupted_block";
     case Fault::pool_foreign: return "pool_foreign";
     case Fault::pool_double_release: return "pool_double_release";
+    case Fault::buffer_overrun: return "buffer_overrun";
+    case Fault::write_after_free: return "write_after_free";
   }
   return "unknown";
 }
@@ -65,6 +78,8 @@ const char* to_string(Violation violation) noexcept {
     case Violation::bitmap_mismatch: return "bitmap_mismatch";
     case Violation::free_block_unlisted: return "free_block_unlisted";
     case Violation::statistics_mismatch: return "statistics_mismatch";
+    case Violation::trailer_damaged: return "trailer_damaged";
+    case Violation::free_block_written: return "free_block_written";
   }
   return "unknown";
 }

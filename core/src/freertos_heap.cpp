@@ -64,6 +64,11 @@ struct State {
 // that tasks and static constructors may allocate before main.
 constinit union Storage {
   constexpr Storage() : state() {}
+#if defined(KEEL_TOOLS_ASAN) || defined(KEEL_TOOLS_VALGRIND)
+  // The heap has a destructor in builds that tell host tools about blocks; the state is never
+  // destroyed (it lives for the program), so this one does nothing.
+  ~Storage() {}
+#endif
   State state;
 } g_storage;
 

@@ -92,7 +92,9 @@ class Model {
  public:
   /// `memory` is split into kRegions equal buffers; region slot 0 is claimed at once (its middle
   /// half, so that extend can grow it both ways). The buffers are filled with `random` bytes.
-  Model(HeapT& heap, Span memory, Random& random) : heap_(heap) {
+  Model(HeapT& heap, Span memory, Random& random)
+      : heap_(heap), previous_handler_(set_fault_handler(&record_fault)) {
+    fault_seen_ = false;
     const std::size_t each = memory.size / kRegions & ~std::size_t{63};
     for (std::size_t i = 0; i < kRegions; ++i) {
       regions_[i].buffer = Span{memory.data + i * each, each};
@@ -103,6 +105,10 @@ class Model {
     const Span& buffer = regions_[0].buffer;
     apply(Operation{OpKind::claim, 0, buffer.size / 2, 0, buffer.size / 4});
   }
+
+  ~Model() { set_fault_handler(previous_handler_); }
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
 
   /// Applies one operation to the heap and the model. Returns false (with failure() set) if the
   /// heap did something it must not. Operations that make no sense in the current state (free of
@@ -119,6 +125,9 @@ class Model {
       case OpKind::claim: do_claim(op); break;
       case OpKind::extend: do_extend(op); break;
       case OpKind::truncate: do_truncate(op); break;
+    }
+    if (fault_seen_ && failure_.empty()) {
+      fail(to_string(fault_kind_), fault_address_);  // the model never misuses the heap
     }
     if (failure_.empty()) {
       check_heap();
@@ -263,7 +272,7 @@ class Model {
     if (before.largest_free_block == 0 || size > HeapT::max_request) {
       return false;
     }
-    detail::Word wanted = detail::granules_for(size);
+    detail::Word wanted = detail::granules_for(size + HeapT::trailer_bytes);
     if (align > detail::kGranule) {
       wanted += static_cast<detail::Word>(align / detail::kGranule) - 1;
     }
@@ -501,7 +510,18 @@ class Model {
     }
   }
 
+  /// Faults are recorded here while a model runs (one model at a time).
+  static void record_fault(Fault fault, const void* address) noexcept {
+    fault_seen_ = true;
+    fault_kind_ = fault;
+    fault_address_ = address;
+  }
+  static inline bool fault_seen_ = false;
+  static inline Fault fault_kind_ = Fault::invalid_pointer;
+  static inline const void* fault_address_ = nullptr;
+
   HeapT& heap_;
+  FaultHandler previous_handler_;
   Slot slots_[kSlots] = {};
   RegionSlot regions_[kRegions] = {};
   MessageBuffer failure_;

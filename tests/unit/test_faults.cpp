@@ -120,7 +120,8 @@ TEST_F(Faults, DoubleFreeOfAPaddedAlignedBlock) {
 
 TEST_F(Faults, InteriorPointer) {
   auto* block = static_cast<std::byte*>(heap_.allocate(400, 8));
-  std::memset(block, 0, 400);  // zeros in front of every interior pointer: not a used header
+  // Zeros in front of every interior pointer (not a used header), slack included.
+  std::memset(block, 0, heap_.usable_size(block));
   for (std::size_t offset = 8; offset < 400; offset += 8) {
     expect_rejected_free(block + offset, Fault::invalid_pointer);
   }

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "keel/tag.hpp"
+
 namespace keel {
 
 /// What went wrong. The address passed with it is the pointer the caller gave, or the block
@@ -22,6 +24,8 @@ enum class Fault : std::uint8_t {
   corrupted_block,      ///< a header or footer was overwritten (found by a check or validate())
   pool_foreign,         ///< a pool was handed a pointer that is not one of its blocks
   pool_double_release,  ///< a pool block was released twice
+  buffer_overrun,       ///< bytes past the end of a live block were written (Checking::full)
+  write_after_free,     ///< a free block was written after it was freed (Checking::full)
 };
 
 /// Returns a short lower-case name for a fault kind ("double_free").
@@ -37,5 +41,14 @@ FaultHandler set_fault_handler(FaultHandler handler) noexcept;
 
 /// Calls the installed handler. Used by keel's own checks; ports may use it too.
 void report_fault(Fault fault, const void* address) noexcept;
+
+/// As report_fault, and makes `origin` (the allocation site of the block concerned) available
+/// to the handler through fault_origin().
+void report_fault(Fault fault, const void* address, AllocationTag origin) noexcept;
+
+/// Inside a fault handler: the allocation site of the block concerned, where keel knows it
+/// (heaps with HeapOptions::tags); an unknown tag otherwise. Not synchronised: with faults on two
+/// threads at once, a handler may see the other's origin.
+[[nodiscard]] AllocationTag fault_origin() noexcept;
 
 }  // namespace keel

@@ -36,10 +36,12 @@
 #include "keel/detail/block.hpp"
 #include "keel/detail/checked.hpp"
 #include "keel/detail/format.hpp"
+#include "keel/detail/tools.hpp"
 #include "keel/fault.hpp"
 #include "keel/oom.hpp"
 #include "keel/span.hpp"
 #include "keel/stats.hpp"
+#include "keel/tag.hpp"
 
 namespace keel {
 
@@ -50,6 +52,62 @@ namespace detail {
 enum class Pattern : Word {
   freed_header = 0x0DEADF00U,  ///< a header absorbed by a merge (USED clear, size impossible)
 };
+
+/// Bytes written into memory under Checking::full, and checked later.
+enum class Fill : std::uint8_t {
+  freed = 0xDF,  ///< the inside of every free block; checked when the memory is handed out again
+  slack = 0xAC,  ///< between the end of a request and the block's trailer; checked at free
+};
+
+/// Fills `bytes` at `address` with `fill`. The range may be poisoned for AddressSanitizer (free
+/// memory, a slack): it is opened for the write and closed again.
+inline void fill_bytes(std::byte* address, std::size_t bytes, Fill fill) {
+  tools::give_back(address, bytes);
+  __builtin_memset(address, static_cast<int>(fill), bytes);
+  tools::hide(address, bytes);
+}
+
+/// Fills the slack of a live block. It stays poisoned for AddressSanitizer (which sees live blocks
+/// at the size asked for) but addressable for valgrind (which sees them at their usable size and
+/// keeps that view when the block is resized in place).
+inline void fill_slack(std::byte* address, std::size_t bytes) {
+  tools::give_back(address, bytes);
+  __builtin_memset(address, static_cast<int>(Fill::slack), bytes);
+  tools::hide_from_asan(address, bytes);
+}
+
+/// Whether checked memory is free (hidden from the caller) or the slack of a live block.
+enum class Checked : bool { free_memory, live_slack };
+
+/// The first byte in [address, address + bytes) that is not `fill`, or null. The range is left
+/// as the tools saw it: hidden (free memory) or visible to valgrind only (a live block's slack).
+inline const std::byte* first_mismatch(const std::byte* address, std::size_t bytes, Fill fill,
+                                       Checked what = Checked::free_memory) {
+  tools::give_back(address, bytes);
+  const std::byte* found = nullptr;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    if (address[i] != static_cast<std::byte>(fill)) {
+      found = address + i;
+      break;
+    }
+  }
+  if (what == Checked::live_slack) {
+    tools::hide_from_asan(address, bytes);
+  } else {
+    tools::hide(address, bytes);
+  }
+  return found;
+}
+
+/// The size class of a request for the histogram: 0 for size 0, else 1 + floor(log2(size)).
+constexpr unsigned size_class(std::size_t size) {
+  unsigned bits = 0;
+  while (size != 0 && bits < SizeHistogram::kClasses - 1) {
+    ++bits;
+    size >>= 1;
+  }
+  return bits;
+}
 
 /// The counters behind Statistics, kept only when HeapOptions::statistics is set.
 struct Counters {
@@ -93,8 +151,12 @@ class Heap {
  public:
   using OomPolicy = Oom;
   static constexpr HeapOptions options = kOptions;
+  /// Bytes at the end of every block for the checks and the tag (0 with basic checks, no tags).
+  static constexpr std::size_t trailer_bytes =
+      (kOptions.checking >= Checking::full ? 8 : 0) +
+      (kOptions.tags ? (sizeof(AllocationTag) + 7) / 8 * 8 : 0);
   /// The largest size allocate can serve; larger requests return null at once.
-  static constexpr std::size_t max_request = detail::kMaxRequest;
+  static constexpr std::size_t max_request = detail::kMaxRequest - trailer_bytes;
   /// The least span that claim accepts (plus up to 14 bytes of alignment slack).
   static constexpr std::size_t min_region = detail::kMinRegionBytes;
 
@@ -112,6 +174,25 @@ class Heap {
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
+  /// In builds that tell host tools about blocks (detail/tools.hpp), a heap that goes away hands
+  /// its regions back to the tools as plain memory. Otherwise trivial, so that a constinit global
+  /// heap needs no registered destructor.
+  ~Heap() requires(detail::tools::kActive) { forget_regions(); }
+  ~Heap() = default;
+
+  /// Hardened heaps: seeds the secret that free-list links are mangled with. Call it once,
+  /// before the first claim, with entropy the kernel trusts (a hardware RNG, boot-time noise);
+  /// without it the secret comes from the heap's and the first region's addresses, which an
+  /// attacker who knows the memory map can guess. Returns false (and changes nothing) once
+  /// regions exist.
+  bool set_secret(std::uint32_t entropy) {
+    if (first_region_ != nullptr) {
+      return false;
+    }
+    secret_ = entropy | 1U;
+    return true;
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Allocation
 
@@ -119,25 +200,31 @@ class Heap {
   /// policy is not. size 0 returns a unique minimum block (12 usable bytes). Returns null if
   /// `align` is not a power of two, if size > max_request, or if no memory can be found after
   /// the OOM policy gave up.
-  [[nodiscard]] void* allocate(std::size_t size, std::size_t align = kDefaultAlignment) {
-    return allocate_with(size, align, CallOom::yes);
+  /// `tag` names the call site; it is stored only with HeapOptions::tags.
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t align = kDefaultAlignment,
+                               AllocationTag tag = AllocationTag::here()) {
+    const Operation operation(*this);
+    return allocate_with(size, align, CallOom::yes, tag);
   }
 
   /// As allocate, but never calls the OOM policy.
-  [[nodiscard]] void* try_allocate(std::size_t size, std::size_t align = kDefaultAlignment) {
-    return allocate_with(size, align, CallOom::no);
+  [[nodiscard]] void* try_allocate(std::size_t size, std::size_t align = kDefaultAlignment,
+                                   AllocationTag tag = AllocationTag::here()) {
+    const Operation operation(*this);
+    return allocate_with(size, align, CallOom::no, tag);
   }
 
   /// Allocates count × size zeroed bytes. Null if the product overflows (the OOM policy is not
   /// called then) or as allocate. O(1) plus the memset.
   [[nodiscard]] void* allocate_zeroed(std::size_t count, std::size_t size,
-                                      std::size_t align = kDefaultAlignment) {
+                                      std::size_t align = kDefaultAlignment,
+                                      AllocationTag tag = AllocationTag::here()) {
     std::size_t total = 0;
     if (!detail::checked_multiply(count, size, total)) {
-      count_failure();
+      count_failure(size > count ? size : count);
       return nullptr;
     }
-    void* pointer = allocate(total, align);
+    void* pointer = allocate(total, align, tag);
     if (pointer != nullptr) {
       __builtin_memset(pointer, 0, total);
     }
@@ -150,6 +237,7 @@ class Heap {
     if (pointer == nullptr) {
       return;
     }
+    const Operation operation(*this);
     std::byte* block = nullptr;
     if (!accept_live_pointer(pointer, block)) {
       return;
@@ -167,9 +255,11 @@ class Heap {
   /// A bad pointer is reported through the fault hook and null is returned.
   /// `align` is the alignment a moved block must have: pass the one the block was allocated with.
   [[nodiscard]] void* reallocate(void* pointer, std::size_t size,
-                                 std::size_t align = kDefaultAlignment) {
+                                 std::size_t align = kDefaultAlignment,
+                                 AllocationTag tag = AllocationTag::here()) {
+    const Operation operation(*this);
     if (pointer == nullptr) {
-      return allocate(size, align);
+      return allocate_with(size, align, CallOom::yes, tag);
     }
     std::byte* block = nullptr;
     if (!accept_live_pointer(pointer, block)) {
@@ -180,24 +270,25 @@ class Heap {
       return nullptr;
     }
     if (size > max_request || !detail::is_power_of_two(align)) {
-      count_failure();
+      count_failure(size);
       return nullptr;
     }
-    const Word wanted = detail::granules_for(size);
-    if (resize_in_place(block, wanted)) {
+    const Word wanted = granules_for_request(size);
+    const std::size_t old_size = payload_size(block);
+    if (resize_in_place(block, wanted, size, tag)) {
       return pointer;
     }
     if (align <= detail::kGranule) {
-      if (std::byte* moved = grow_backward(block, wanted, size)) {
+      if (std::byte* moved = grow_backward(block, wanted, size, old_size, tag)) {
         return detail::payload_of(moved);
       }
     }
-    const std::size_t old_usable = detail::usable_bytes(detail::granules_of(header_of(block)));
-    void* fresh = allocate(size, align);
+    void* fresh = allocate_with(size, align, CallOom::yes, tag);
     if (fresh == nullptr) {
       return nullptr;
     }
-    __builtin_memcpy(fresh, pointer, old_usable < size ? old_usable : size);
+    detail::tools::open_for_copy(pointer, old_size);
+    __builtin_memcpy(fresh, pointer, old_size < size ? old_size : size);
     release(block);
     if constexpr (kOptions.statistics) {
       --counters_.total;  // a move is one allocation from the caller's point of view
@@ -207,22 +298,26 @@ class Heap {
 
   /// Resizes a block without moving it: shrinks, or grows into a free right neighbour.
   /// Returns false (and changes nothing) if that cannot be done. O(1), IRQ-safe.
-  [[nodiscard]] bool try_resize_in_place(void* pointer, std::size_t size) {
+  [[nodiscard]] bool try_resize_in_place(void* pointer, std::size_t size,
+                                         AllocationTag tag = AllocationTag::here()) {
+    const Operation operation(*this);
     std::byte* block = nullptr;
     if (pointer == nullptr || !accept_live_pointer(pointer, block) || size > max_request) {
       return false;
     }
-    return resize_in_place(block, detail::granules_for(size));
+    return resize_in_place(block, granules_for_request(size), size, tag);
   }
 
-  /// Usable bytes of a live block (at least the size asked for). 0 for null or a bad pointer
-  /// (which is also reported). O(1).
+  /// Usable bytes of a live block (at least the size asked for; exactly that size with
+  /// Checking::full, where the bytes past it are checked). 0 for null or a bad pointer (which is
+  /// also reported). O(1).
   [[nodiscard]] std::size_t usable_size(const void* pointer) const {
+    const detail::tools::Scope scope;
     std::byte* block = nullptr;
     if (pointer == nullptr || !accept_live_pointer(const_cast<void*>(pointer), block)) {
       return 0;
     }
-    return detail::usable_bytes(detail::granules_of(header_of(block)));
+    return payload_size(block);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -233,6 +328,7 @@ class Heap {
   /// min_region after trimming), overlaps (meets a region of this heap), out_of_reach (64-bit:
   /// outside the link window).
   RegionResult claim(Span span) {
+    const Operation operation(*this);
     std::uintptr_t first = 0;
     std::uintptr_t sentinel = 0;
     std::uintptr_t span_end = 0;
@@ -269,6 +365,12 @@ class Heap {
 
     std::byte* record = as_pointer(first);
     std::byte* end = as_pointer(sentinel);
+    detail::tools::hide(record, sentinel + detail::kSentinelBytes - first);
+    if constexpr (kOptions.hardened) {
+      if (secret_ == 0) {
+        secret_ = static_cast<Word>((address_of(this) ^ first) * 0x9E3779B1U) | 1U;
+      }
+    }
     detail::set_header(record, detail::make_header(detail::kRecordGranules,
                                                    detail::kUsedBit | detail::kPrevUsedBit));
     set_region_links(record, first_region_, nullptr, end);
@@ -281,6 +383,7 @@ class Heap {
     detail::set_header(block, detail::make_header(granules, detail::kPrevUsedBit));
     detail::set_footer(block, granules);
     detail::set_header(end, detail::make_header(0, detail::kUsedBit));
+    fill_free_interior(block, granules);
     insert_free(block, granules);
     update_bounds();
     if constexpr (kOptions.statistics) {
@@ -300,6 +403,7 @@ class Heap {
   /// extent, or: not_a_region, not_contained (grown does not contain region), too_small (adds
   /// less than one 16-byte block at both ends), overlaps, out_of_reach.
   RegionResult extend(Span region, Span grown) {
+    const Operation operation(*this);
     std::byte* record = find_region(region);
     if (record == nullptr) {
       return RegionError::not_a_region;
@@ -358,6 +462,7 @@ class Heap {
   /// memory to release holds part of a live block), or too_small (what would remain is less
   /// than a region).
   RegionResult truncate(Span region, Span keep) {
+    const Operation operation(*this);
     std::byte* record = find_region(region);
     if (record == nullptr) {
       return RegionError::not_a_region;
@@ -430,11 +535,15 @@ class Heap {
       return RegionError::too_small;
     }
     const std::size_t old_extent = region_extent_bytes(record);
+    std::byte* const old_record = record;
     if (new_first > address_of(record)) {
       record = shrink_front(record, as_pointer(new_first));
+      detail::tools::give_back(old_record, static_cast<std::size_t>(record - old_record));
     }
     if (new_sentinel < address_of(sentinel)) {
       shrink_end(record, sentinel, as_pointer(new_sentinel));
+      detail::tools::give_back(as_pointer(new_sentinel + detail::kSentinelBytes),
+                               address_of(sentinel) - new_sentinel);
     }
     update_bounds();
     const std::size_t new_extent = region_extent_bytes(record);
@@ -447,6 +556,7 @@ class Heap {
   /// The least extent of `region` that still holds every live block: what truncate can reach.
   /// not_a_region if `region` is not one of this heap's. O(1).
   RegionResult reserved(Span region) const {
+    const detail::tools::Scope scope;
     std::byte* record = find_region(region);
     if (record == nullptr) {
       return RegionError::not_a_region;
@@ -471,6 +581,7 @@ class Heap {
   /// Calls function(Span extent) for every region, newest first. O(regions).
   template <typename F>
   void for_each_region(F&& function) const {
+    const detail::tools::Scope scope;
     for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
       function(Span{record, region_extent_bytes(record)});
     }
@@ -483,6 +594,7 @@ class Heap {
   /// than kLargestScan blocks: exact when that bin is that short, a lower bound otherwise).
   /// With statistics off, only the fields that need no counter are filled in.
   [[nodiscard]] Statistics statistics() const {
+    const detail::tools::Scope scope;
     Statistics result{};
     if constexpr (kOptions.statistics) {
       result.bytes_claimed = counters_.claimed;
@@ -509,9 +621,10 @@ class Heap {
 
   /// Calls visitor(const BlockInfo&) for every used and free block of every region, in address
   /// order within a region. O(blocks). Pads and region records are not reported. The visitor
-  /// must not change the heap.
+  /// must not change the heap (under valgrind, its own errors go unreported while it runs).
   template <typename V>
   void walk(V&& visitor) const {
+    const detail::tools::Scope scope;
     for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
       std::byte* sentinel = region_sentinel(record);
       for (std::byte* block = record + detail::kRecordBytes; block < sentinel;
@@ -521,8 +634,10 @@ class Heap {
         if (granules == detail::kPadGranules && (header & detail::kUsedBit) != 0) {
           continue;
         }
-        visitor(BlockInfo{detail::payload_of(block), detail::usable_bytes(granules),
-                          (header & detail::kUsedBit) != 0});
+        const bool used = (header & detail::kUsedBit) != 0;
+        visitor(BlockInfo{detail::payload_of(block),
+                          used ? payload_size(block) : detail::usable_bytes(granules), used,
+                          used ? tag_of(block) : AllocationTag{}});
       }
     }
   }
@@ -540,6 +655,23 @@ class Heap {
   /// sink(const char* text, std::size_t length). O(blocks).
   template <typename Sink>
   void dump(Sink&& sink) const;
+
+  /// Writes every live block with its size and allocation site, grouped by site with counts and
+  /// bytes, to sink(const char* text, std::size_t length): a heap summary for shutdown. Sites
+  /// are known only with HeapOptions::tags (otherwise all blocks group under "unknown"). Returns
+  /// the number of live blocks. O(blocks · sites), sites capped at 32 (the rest group as "other").
+  template <typename Sink>
+  std::size_t leak_report(Sink&& sink) const;
+
+  /// Requests and failed requests by size class (class i holds sizes in [2^(i-1), 2^i), class 0
+  /// size 0). O(1). Kept only with HeapOptions::histogram; all zero otherwise.
+  [[nodiscard]] SizeHistogram histogram() const {
+    if constexpr (kOptions.histogram) {
+      return histogram_;
+    } else {
+      return SizeHistogram{};
+    }
+  }
 
   /// The OOM policy object, for set-up and inspection.
   [[nodiscard]] Oom& oom_policy() { return oom_; }
@@ -587,15 +719,220 @@ class Heap {
     }
   }
 
+  // --- operations, trailers and fills -----------------------------------------------------------
+  static constexpr bool kFull = kOptions.checking >= Checking::full;
+  static constexpr bool kDebug = kOptions.checking == Checking::debug;
+  static constexpr bool kTags = kOptions.tags;
+  /// Trailer layout, right after the slack: the requested size, the check word (Checking::full),
+  /// then the tag (HeapOptions::tags) at the very end of the block. An overrun runs through the
+  /// slack into the checked words first. Offsets are counted back from the end of the block.
+  static constexpr std::size_t kTagBytes = trailer_bytes - (kFull ? 8 : 0);
+  static constexpr std::size_t kTagOffset = kTagBytes;
+  static constexpr std::size_t kCheckOffset = kTagBytes + 4;
+  static constexpr std::size_t kSizeOffset = kTagBytes + 8;
+  /// A header word made of freed fill: where a freed block's header was absorbed by a merge.
+  static constexpr Word kFreedFillWord = 0x01010101U * static_cast<Word>(detail::Fill::freed);
+
+  /// What every public call does around its work: tells valgrind that keel's own metadata
+  /// accesses are fine, and (Checking::debug) validates the heap afterwards.
+  class Operation {
+   public:
+    explicit Operation(const Heap& heap) : heap_(heap) {}
+    ~Operation() {
+      if constexpr (kDebug) {
+        const ValidationResult result = heap_.validate();
+        if (!result.ok()) {
+          report_fault(Fault::corrupted_block, result.address);
+        }
+      }
+    }
+    Operation(const Operation&) = delete;
+    Operation& operator=(const Operation&) = delete;
+
+   private:
+    const Heap& heap_;
+    detail::tools::Scope scope_;
+  };
+
+  static constexpr Word granules_for_request(std::size_t size) {
+    return detail::granules_for(size + trailer_bytes);
+  }
+  static std::byte* block_end(std::byte* block) {
+    return detail::next_block(block, detail::granules_of(header_of(block)));
+  }
+  /// Bytes the caller may use in a live block: the request itself with Checking::full.
+  static std::size_t payload_size(std::byte* block) {
+    if constexpr (kFull) {
+      return detail::load_word(block_end(block) - kSizeOffset);
+    } else {
+      return detail::usable_bytes(detail::granules_of(header_of(block))) - trailer_bytes;
+    }
+  }
+  static AllocationTag tag_of(std::byte* block) {
+    if constexpr (kTags) {
+      std::byte* at = block_end(block) - kTagOffset;
+      std::uintptr_t file = detail::load_word(at);
+      if constexpr (sizeof(std::uintptr_t) > 4) {
+        file |= (static_cast<std::uintptr_t>(detail::load_word(at + 4)) << 16U) << 16U;
+      }
+      return AllocationTag{reinterpret_cast<const char*>(file),
+                           detail::load_word(at + sizeof(std::uintptr_t))};
+    } else {
+      (void)block;
+      return AllocationTag{};
+    }
+  }
+  /// The check word of a live block: its address, its header (less PREV_USED, which the left
+  /// neighbour changes) and the requested size, mixed with the heap's secret.
+  Word check_word(const std::byte* block, std::size_t size) const {
+    Word mixed = static_cast<Word>(address_of(block) >> detail::kGranuleShift) * 0x9E3779B1U;
+    mixed ^= (header_of(block) & ~detail::kPrevUsedBit) * 0x85EBCA77U;
+    mixed ^= static_cast<Word>(size) * 0xC2B2AE3DU;
+    mixed ^= mixed >> 15U;
+    return mixed ^ secret_;
+  }
+
+  /// Writes the trailer of a live block and fills its slack (Checking::full), stores its tag.
+  void write_trailer(std::byte* block, std::size_t size, AllocationTag tag) {
+    std::byte* end = block_end(block);
+    if constexpr (kTags) {
+      std::byte* at = end - kTagOffset;
+      const auto file = reinterpret_cast<std::uintptr_t>(tag.file);
+      detail::store_word(at, static_cast<Word>(file));
+      if constexpr (sizeof(std::uintptr_t) > 4) {
+        detail::store_word(at + 4, static_cast<Word>((file >> 16U) >> 16U));
+      }
+      detail::store_word(at + sizeof(std::uintptr_t), tag.line);
+    } else {
+      (void)tag;
+    }
+    if constexpr (kFull) {
+      std::byte* slack = detail::payload_of(block) + size;
+      detail::fill_slack(slack, static_cast<std::size_t>(end - trailer_bytes - slack));
+      detail::store_word(end - kSizeOffset, static_cast<Word>(size));
+      detail::store_word(end - kCheckOffset, check_word(block, size));
+    }
+  }
+
+  /// Checking::full: the trailer and slack of a live block are intact. Reports and returns false
+  /// otherwise.
+  bool trailer_intact(std::byte* block) const {
+    std::byte* end = block_end(block);
+    const std::size_t room =
+        detail::usable_bytes(detail::granules_of(header_of(block))) - trailer_bytes;
+    const std::size_t size = detail::load_word(end - kSizeOffset);
+    void* payload = detail::payload_of(block);
+    if (size > room) {
+      report_fault(Fault::buffer_overrun, payload, tag_of(block));
+      return false;
+    }
+    if (detail::first_mismatch(detail::payload_of(block) + size, room - size, detail::Fill::slack,
+                               detail::Checked::live_slack) != nullptr) {
+      report_fault(Fault::buffer_overrun, payload, tag_of(block));
+      return false;
+    }
+    if (detail::load_word(end - kCheckOffset) != check_word(block, size)) {
+      report_fault(Fault::corrupted_block, payload, tag_of(block));
+      return false;
+    }
+    return true;
+  }
+
+  /// Checking::full: fills the inside of a free block (all but header, links and footer).
+  static void fill_free_interior(std::byte* block, Word granules) {
+    if constexpr (kFull) {
+      constexpr std::size_t kFront = detail::kPrevLinkOffset + 4;
+      const std::size_t bytes = detail::bytes_of(granules);
+      if (bytes > kFront + detail::kHeaderBytes) {
+        detail::fill_bytes(block + kFront, bytes - kFront - detail::kHeaderBytes,
+                           detail::Fill::freed);
+      }
+    } else {
+      (void)block;
+      (void)granules;
+    }
+  }
+
+  /// Checking::full: the part of a former free block [free_block, free_end) that the live block
+  /// `block` now covers must still hold the freed fill. Reports a write after free otherwise.
+  static void check_reused(std::byte* block, const std::byte* free_block,
+                           const std::byte* free_end) {
+    if constexpr (kFull) {
+      const std::byte* low = detail::payload_of(block);
+      const std::byte* high = block_end(block);
+      const std::byte* interior_low = free_block + detail::kPrevLinkOffset + 4;
+      const std::byte* interior_high = free_end - detail::kHeaderBytes;
+      low = low > interior_low ? low : interior_low;
+      high = high < interior_high ? high : interior_high;
+      if (low < high) {
+        if (const std::byte* damaged = detail::first_mismatch(
+                low, static_cast<std::size_t>(high - low), detail::Fill::freed)) {
+          report_fault(Fault::write_after_free, damaged);
+        }
+      }
+    } else {
+      (void)block;
+      (void)free_block;
+      (void)free_end;
+    }
+  }
+
+  /// Hands a live block to the caller: trailer, tools, statistics.
+  void* hand_out(std::byte* block, std::size_t size, AllocationTag tag) {
+    void* payload = detail::payload_of(block);
+    // The tools first: announcing a block marks all of it undefined, trailer included.
+    detail::tools::on_allocate(payload, size,
+                               detail::usable_bytes(detail::granules_of(header_of(block))));
+    write_trailer(block, size, tag);
+    return payload;
+  }
+
+  /// Gives every region back to the host tools as plain memory (a heap going away).
+  void forget_regions() {
+    walk([](const BlockInfo& info) {
+      if (info.used) {
+        detail::tools::on_free(info.address, 0);
+      }
+    });
+    const detail::tools::Scope scope;
+    for (std::byte* record = first_region_; record != nullptr;) {
+      std::byte* next = region_next(record);  // read before the record is given back
+      detail::tools::give_back(record, region_extent_bytes(record));
+      record = next;
+    }
+  }
+
+  // --- free-list links (mangled with the secret in hardened heaps) -------------------------------
+  Word link_next(const std::byte* block) const { return detail::next_link(block) ^ mask(); }
+  Word link_prev(const std::byte* block) const { return detail::prev_link(block) ^ mask(); }
+  void set_link_next(std::byte* block, Word link) { detail::set_next_link(block, link ^ mask()); }
+  void set_link_prev(std::byte* block, Word link) { detail::set_prev_link(block, link ^ mask()); }
+  Word mask() const {
+    if constexpr (kOptions.hardened) {
+      return secret_;
+    } else {
+      return 0;
+    }
+  }
+  /// Hardened heaps: whether a link leads to a free block's address inside the heap.
+  bool link_plausible(Word link) const {
+    if (link == 0) {
+      return true;
+    }
+    const std::uintptr_t address = address_of(from_link(link));
+    return address >= low_ && address < high_ &&
+           (header_of(from_link(link)) & detail::kUsedBit) == 0;
+  }
+
   // --- bins -------------------------------------------------------------------------------------
   void insert_free(std::byte* block, Word granules) {
     const unsigned bin = detail::bin_of(granules);
     const Word self = to_link(block);
     const Word head = heads_[bin];
-    detail::set_next_link(block, head);
-    detail::set_prev_link(block, 0);
+    set_link_next(block, head);
+    set_link_prev(block, 0);
     if (head != 0) {
-      detail::set_prev_link(from_link(head), self);
+      set_link_prev(from_link(head), self);
     }
     heads_[bin] = self;
     second_bitmap_[bin / detail::kSecondLevels] |=
@@ -607,17 +944,31 @@ class Heap {
     }
   }
 
+  /// Unlinks a free block. Hardened heaps first check that both neighbours link back to it (and
+  /// that it heads its bin if it has no predecessor); on a broken link they report, mark the
+  /// heap broken and leave the lists as they are.
   void remove_free(std::byte* block, Word granules) {
     const unsigned bin = detail::bin_of(granules);
-    const Word next = detail::next_link(block);
-    const Word prev = detail::prev_link(block);
+    const Word next = link_next(block);
+    const Word prev = link_prev(block);
+    if constexpr (kOptions.hardened) {
+      const Word self = to_link(block);
+      const bool intact = link_plausible(next) && link_plausible(prev) &&
+                          (next == 0 || link_prev(from_link(next)) == self) &&
+                          (prev == 0 ? heads_[bin] == self : link_next(from_link(prev)) == self);
+      if (!intact) {
+        broken_ = true;
+        report_fault(Fault::corrupted_block, block);
+        return;
+      }
+    }
     if (prev != 0) {
-      detail::set_next_link(from_link(prev), next);
+      set_link_next(from_link(prev), next);
     } else {
       heads_[bin] = next;
     }
     if (next != 0) {
-      detail::set_prev_link(from_link(next), prev);
+      set_link_prev(from_link(next), prev);
     }
     if (heads_[bin] == 0) {
       const unsigned first = bin / detail::kSecondLevels;
@@ -683,7 +1034,7 @@ class Heap {
             remove_free(block, size);
             return block;
           }
-          link = detail::next_link(block);
+          link = link_next(block);
         }
       }
     }
@@ -692,8 +1043,11 @@ class Heap {
 
   /// Turns the free block `block` (already out of its bin) into a used block of `granules` at
   /// `align`, returning the gap in front and the tail to the bins. Returns the payload.
-  void* place(std::byte* block, Word granules, std::size_t align) {
-    Word size = detail::granules_of(header_of(block));
+  void* place(std::byte* block, Word granules, std::size_t align, std::size_t size,
+              AllocationTag tag) {
+    const Word original_size = detail::granules_of(header_of(block));
+    std::byte* const original = block;
+    Word size_granules = original_size;
     Word prev_used = header_of(block) & detail::kPrevUsedBit;
     Word padded = 0;
     Word consumed_pad = 0;
@@ -703,7 +1057,7 @@ class Heap {
         detail::set_header(block,
                            detail::make_header(detail::kPadGranules, detail::kUsedBit | prev_used));
         block += detail::kGranule;
-        size -= detail::kPadGranules;
+        size_granules -= detail::kPadGranules;
         padded = detail::kPaddedBit;
         prev_used = detail::kPrevUsedBit;
         consumed_pad = detail::kPadGranules;
@@ -713,45 +1067,56 @@ class Heap {
         detail::set_footer(block, gap_granules);
         insert_free(block, gap_granules);
         block += gap;
-        size -= gap_granules;
+        size_granules -= gap_granules;
         prev_used = 0;
       }
     }
-    if (size - granules >= detail::kMinBlockGranules) {
+    if (size_granules - granules >= detail::kMinBlockGranules) {
       std::byte* rest = detail::next_block(block, granules);
-      const Word rest_granules = size - granules;
+      const Word rest_granules = size_granules - granules;
       detail::set_header(rest, detail::make_header(rest_granules, detail::kPrevUsedBit));
       detail::set_footer(rest, rest_granules);
       insert_free(rest, rest_granules);
-      size = granules;
+      size_granules = granules;
     } else {
-      std::byte* next = detail::next_block(block, size);
+      std::byte* next = detail::next_block(block, size_granules);
       detail::set_header(next, header_of(next) | detail::kPrevUsedBit);
     }
-    detail::set_header(block, detail::make_header(size, detail::kUsedBit | prev_used | padded));
+    detail::set_header(block,
+                       detail::make_header(size_granules, detail::kUsedBit | prev_used | padded));
+    check_reused(block, original, detail::next_block(original, original_size));
     if constexpr (kOptions.statistics) {
-      counters_.in_use += detail::bytes_of(size + consumed_pad);
+      counters_.in_use += detail::bytes_of(size_granules + consumed_pad);
       ++counters_.live;
       ++counters_.total;
-      if (counters_.in_use > counters_.peak_in_use) {
-        counters_.peak_in_use = counters_.in_use;
-      }
-      if (counters_.free < counters_.min_free) {
-        counters_.min_free = counters_.free;
-      }
+      update_peaks();
     }
-    return detail::payload_of(block);
+    return hand_out(block, size, tag);
   }
 
-  void* allocate_with(std::size_t size, std::size_t align, CallOom call_oom) {
+  void* allocate_with(std::size_t size, std::size_t align, CallOom call_oom, AllocationTag tag) {
+    if constexpr (kOptions.histogram) {
+      ++histogram_.requests[detail::size_class(size)];
+    }
     if (size > max_request || !detail::is_power_of_two(align) || align > max_request) {
-      count_failure();
+      count_failure(size);
       return nullptr;
     }
-    const Word granules = detail::granules_for(size);
+    if constexpr (kOptions.hardened) {
+      if (broken_) {
+        count_failure(size);
+        return nullptr;
+      }
+    }
+    const Word granules = granules_for_request(size);
     for (unsigned attempt = 0;; ++attempt) {
       if (std::byte* block = take_block(granules, align)) {
-        return place(block, granules, align);
+        if constexpr (kOptions.hardened) {
+          if (broken_) {
+            break;
+          }
+        }
+        return place(block, granules, align, size, tag);
       }
       if (call_oom == CallOom::no || attempt == kMaxOomRetries) {
         break;
@@ -761,24 +1126,36 @@ class Heap {
         break;
       }
     }
-    count_failure();
+    count_failure(size);
     return nullptr;
   }
 
-  void count_failure() {
+  void count_failure(std::size_t size) {
     if constexpr (kOptions.statistics) {
       ++counters_.failed;
+    }
+    if constexpr (kOptions.histogram) {
+      ++histogram_.failures[detail::size_class(size)];
+    } else {
+      (void)size;
     }
   }
 
   /// Makes [start, start + 8·granules) free, merging it with free neighbours, and bins it.
-  /// `prev_used` is the PREV_USED bit that belongs at `start`.
+  /// `prev_used` is the PREV_USED bit that belongs at `start`. With Checking::full the caller has
+  /// filled the block's inside; the metadata words a merge absorbs are filled here.
   void make_free(std::byte* start, Word granules, Word prev_used) {
+    constexpr std::size_t kLinkEnd = detail::kPrevLinkOffset + 4;
     std::byte* next = detail::next_block(start, granules);
     const Word next_header = header_of(next);
     if ((next_header & detail::kUsedBit) == 0) {
       const Word next_granules = detail::granules_of(next_header);
       remove_free(next, next_granules);
+      if constexpr (kFull) {
+        // This block's last word (a footer for some callers) and next's header and links.
+        detail::fill_bytes(next - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
+                           detail::Fill::freed);
+      }
       granules += next_granules;
     } else {
       detail::set_header(next, next_header & ~detail::kPrevUsedBit);
@@ -787,7 +1164,11 @@ class Heap {
       const Word prev_granules = detail::footer_before(start);
       std::byte* prev = detail::previous_block(start, prev_granules);
       remove_free(prev, prev_granules);
-      detail::set_header(start, static_cast<Word>(detail::Pattern::freed_header));
+      if constexpr (kFull) {
+        detail::fill_bytes(start - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
+                           detail::Fill::freed);
+      }
+      mark_freed(start);
       start = prev;
       granules += prev_granules;
     }
@@ -802,12 +1183,17 @@ class Heap {
     Word granules = detail::granules_of(header);
     std::byte* start = block;
     Word prev_used = header & detail::kPrevUsedBit;
+    detail::tools::on_free(detail::payload_of(block), detail::usable_bytes(granules));
+    if constexpr (kFull) {
+      detail::fill_bytes(detail::payload_of(block), detail::usable_bytes(granules),
+                         detail::Fill::freed);
+    }
     if ((header & detail::kPaddedBit) != 0) {
       start = block - detail::kGranule;
       prev_used = header_of(start) & detail::kPrevUsedBit;
       granules += detail::kPadGranules;
     }
-    detail::set_header(block, static_cast<Word>(detail::Pattern::freed_header));
+    mark_freed(block);
     if constexpr (kOptions.statistics) {
       counters_.in_use -= detail::bytes_of(granules);
       --counters_.live;
@@ -816,31 +1202,37 @@ class Heap {
   }
 
   /// Shrinks in place, or grows into a free right neighbour. O(1).
-  bool resize_in_place(std::byte* block, Word wanted) {
+  bool resize_in_place(std::byte* block, Word wanted, std::size_t size, AllocationTag tag) {
     const Word header = header_of(block);
-    const Word size = detail::granules_of(header);
+    const Word old_granules = detail::granules_of(header);
     const Word flags = header & detail::kFlagBits;
-    if (wanted <= size) {
-      if (size - wanted >= detail::kMinBlockGranules) {
+    const std::size_t old_usable = detail::usable_bytes(old_granules);
+    if (wanted <= old_granules) {
+      if (old_granules - wanted >= detail::kMinBlockGranules) {
         detail::set_header(block, detail::make_header(wanted, flags));
-        if constexpr (kOptions.statistics) {
-          counters_.in_use -= detail::bytes_of(size - wanted);
+        std::byte* tail = detail::next_block(block, wanted);
+        if constexpr (kFull) {
+          detail::fill_bytes(tail, detail::bytes_of(old_granules - wanted), detail::Fill::freed);
         }
-        make_free(detail::next_block(block, wanted), size - wanted, detail::kPrevUsedBit);
+        if constexpr (kOptions.statistics) {
+          counters_.in_use -= detail::bytes_of(old_granules - wanted);
+        }
+        make_free(tail, old_granules - wanted, detail::kPrevUsedBit);
       }
+      finish_resize(block, old_usable, size, tag);
       return true;
     }
-    std::byte* next = detail::next_block(block, size);
+    std::byte* next = detail::next_block(block, old_granules);
     const Word next_header = header_of(next);
     if ((next_header & detail::kUsedBit) != 0) {
       return false;
     }
     const Word next_granules = detail::granules_of(next_header);
-    if (size + next_granules < wanted) {
+    if (old_granules + next_granules < wanted) {
       return false;
     }
     remove_free(next, next_granules);
-    const Word total = size + next_granules;
+    const Word total = old_granules + next_granules;
     Word final_size = total;
     if (total - wanted >= detail::kMinBlockGranules) {
       std::byte* rest = detail::next_block(block, wanted);
@@ -853,28 +1245,42 @@ class Heap {
       detail::set_header(after, header_of(after) | detail::kPrevUsedBit);
     }
     detail::set_header(block, detail::make_header(final_size, flags));
+    check_reused(block, next, detail::next_block(next, next_granules));
     if constexpr (kOptions.statistics) {
-      counters_.in_use += detail::bytes_of(final_size - size);
+      counters_.in_use += detail::bytes_of(final_size - old_granules);
       update_peaks();
     }
+    finish_resize(block, old_usable, size, tag);
     return true;
+  }
+
+  /// A block resized in place: new trailer, tools told.
+  void finish_resize(std::byte* block, std::size_t old_usable, std::size_t size,
+                     AllocationTag tag) {
+    detail::tools::on_resize(detail::payload_of(block), old_usable, size,
+                             detail::usable_bytes(detail::granules_of(header_of(block))));
+    write_trailer(block, size, tag);
   }
 
   /// Grows a block into its free left neighbour (and its free right one), moving the contents
   /// down with memmove. Returns the new block, or null if the neighbours are not enough.
-  std::byte* grow_backward(std::byte* block, Word wanted, std::size_t size) {
+  std::byte* grow_backward(std::byte* block, Word wanted, std::size_t size, std::size_t old_size,
+                           AllocationTag tag) {
     const Word header = header_of(block);
     if ((header & (detail::kPrevUsedBit | detail::kPaddedBit)) != 0) {
       return nullptr;
     }
-    const Word old_size = detail::granules_of(header);
+    if constexpr (detail::tools::kValgrind) {
+      return nullptr;  // memcheck cannot follow contents moved within overlapping blocks: copy
+    }
+    const Word old_granules = detail::granules_of(header);
     const Word prev_granules = detail::footer_before(block);
     std::byte* prev = detail::previous_block(block, prev_granules);
-    std::byte* next = detail::next_block(block, old_size);
+    std::byte* next = detail::next_block(block, old_granules);
     const Word next_header = header_of(next);
     const Word next_granules =
         (next_header & detail::kUsedBit) == 0 ? detail::granules_of(next_header) : 0;
-    const Word total = prev_granules + old_size + next_granules;
+    const Word total = prev_granules + old_granules + next_granules;
     if (total < wanted) {
       return nullptr;
     }
@@ -882,14 +1288,20 @@ class Heap {
     if (next_granules != 0) {
       remove_free(next, next_granules);
     }
-    const std::size_t old_usable = detail::usable_bytes(old_size);
-    __builtin_memmove(detail::payload_of(prev), detail::payload_of(block),
-                      old_usable < size ? old_usable : size);
+    const std::size_t old_usable = detail::usable_bytes(old_granules);
+    const std::size_t kept = old_size < size ? old_size : size;
+    // The tools: the old block goes, the new one (at the left neighbour) comes; the bytes moved
+    // are opened for the memmove first.
+    detail::tools::on_free(detail::payload_of(block), old_usable);
+    detail::tools::give_back(detail::payload_of(prev),
+                             kept + static_cast<std::size_t>(block - prev));
+    __builtin_memmove(detail::payload_of(prev), detail::payload_of(block), kept);
     Word final_size = total;
     if (total - wanted >= detail::kMinBlockGranules) {
       std::byte* rest = detail::next_block(prev, wanted);
       detail::set_header(rest, detail::make_header(total - wanted, detail::kPrevUsedBit));
       detail::set_footer(rest, total - wanted);
+      fill_free_interior(rest, total - wanted);
       insert_free(rest, total - wanted);
       if (next_granules == 0) {
         detail::set_header(next, next_header & ~detail::kPrevUsedBit);
@@ -902,9 +1314,11 @@ class Heap {
     detail::set_header(prev,
                        detail::make_header(final_size, detail::kUsedBit | detail::kPrevUsedBit));
     if constexpr (kOptions.statistics) {
-      counters_.in_use += detail::bytes_of(final_size) - detail::bytes_of(old_size);
+      counters_.in_use += detail::bytes_of(final_size) - detail::bytes_of(old_granules);
       update_peaks();
     }
+    detail::tools::hide(detail::payload_of(prev), detail::usable_bytes(final_size));
+    hand_out(prev, size, tag);
     return prev;
   }
 
@@ -920,7 +1334,8 @@ class Heap {
   }
 
   /// The O(1) checks on a pointer passed to free, reallocate or usable_size
-  /// (docs/design.md section 7). On success sets `block`.
+  /// (docs/design.md section 7), and with Checking::full the block's trailer. On success sets
+  /// `block`.
   bool accept_live_pointer(void* pointer, std::byte*& block) const {
     block = detail::block_of(pointer);
     if constexpr (kOptions.checking == Checking::none) {
@@ -937,7 +1352,7 @@ class Heap {
       }
       const Word header = header_of(block);
       const Word granules = detail::granules_of(header);
-      if ((header & detail::kUsedBit) == 0) {
+      if ((header & detail::kUsedBit) == 0 || (kFull && header == kFreedFillWord)) {
         // A freed PADDED block's header became the free block's previous-link word; the free
         // block itself starts one granule lower, at the old pad.
         const bool freed =
@@ -959,13 +1374,30 @@ class Heap {
         report_fault(Fault::invalid_pointer, pointer);
         return false;
       }
+      if constexpr (kFull) {
+        return trailer_intact(block);
+      }
       return true;
     }
   }
 
-  /// Whether a header with USED clear is the trace of a block already freed.
+  /// Leaves a recognisable word where the header of a freed block was, for double-free
+  /// detection. With Checking::full the freed fill already covers it (and must stay intact).
+  static void mark_freed(std::byte* header_address) {
+    if constexpr (!kFull) {
+      detail::set_header(header_address, static_cast<Word>(detail::Pattern::freed_header));
+    } else {
+      (void)header_address;
+    }
+  }
+
+  /// Whether a header is the trace of a block already freed: the freed marker, the freed fill
+  /// (Checking::full), or a free block's header.
   bool looks_free(const std::byte* block, Word header) const {
     if (header == static_cast<Word>(detail::Pattern::freed_header)) {
+      return true;
+    }
+    if (kFull && header == kFreedFillWord) {
       return true;
     }
     const Word granules = detail::granules_of(header);
@@ -973,7 +1405,6 @@ class Heap {
            granules <= ((high_ - address_of(block)) >> detail::kGranuleShift) &&
            detail::load_word(block + detail::bytes_of(granules) - detail::kHeaderBytes) == granules;
   }
-
   std::size_t largest_free_block() const {
     if (first_bitmap_ == 0) {
       return 0;
@@ -986,7 +1417,7 @@ class Heap {
       std::byte* block = from_link(link);
       const Word size = detail::granules_of(header_of(block));
       largest = size > largest ? size : largest;
-      link = detail::next_link(block);
+      link = link_next(block);
     }
     return detail::usable_bytes(largest);
   }
@@ -1091,6 +1522,8 @@ class Heap {
   void grow_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel) {
     const Word prev_used = header_of(sentinel) & detail::kPrevUsedBit;
     const auto granules = static_cast<Word>((new_sentinel - sentinel) >> detail::kGranuleShift);
+    detail::tools::hide(sentinel, detail::bytes_of(granules) + detail::kSentinelBytes);
+    fill_free_interior(sentinel, granules);
     detail::set_header(new_sentinel,
                        detail::make_header(0, detail::kUsedBit | detail::kPrevUsedBit));
     detail::set_header(sentinel, detail::make_header(granules, prev_used));
@@ -1099,10 +1532,12 @@ class Heap {
   }
 
   std::byte* grow_front(std::byte* record, std::byte* new_record) {
+    detail::tools::hide(new_record, static_cast<std::size_t>(record - new_record));
     relink_region(record, new_record);
     std::byte* block = new_record + detail::kRecordBytes;
     const auto granules = static_cast<Word>((record - new_record) >> detail::kGranuleShift);
     detail::set_header(block, detail::make_header(granules, detail::kPrevUsedBit));
+    fill_free_interior(block, granules);
     make_free(block, granules, detail::kPrevUsedBit);
     return new_record;
   }
@@ -1172,6 +1607,7 @@ class Heap {
       first_region_ = next;
     }
     update_bounds();
+    detail::tools::give_back(record, extent);
     if constexpr (kOptions.statistics) {
       counters_.claimed -= extent;
       counters_.overhead -= detail::kRegionOverhead;
@@ -1196,6 +1632,12 @@ class Heap {
                                            detail::NoCounters>
       counters_{};
   [[no_unique_address]] Oom oom_{};
+  /// Hardened heaps: what links are mangled with; Checking::full: mixed into check words.
+  Word secret_ = 0;
+  /// Hardened heaps: a broken link was found; all further allocation fails.
+  bool broken_ = false;
+  [[no_unique_address]] std::conditional_t<kOptions.histogram, SizeHistogram, detail::NoCounters>
+      histogram_{};
 };
 
 }  // namespace keel

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "keel/tag.hpp"
+
 namespace keel {
 
 /// A snapshot of a heap's counters (Heap::statistics(), O(1)). Byte counts are whole blocks,
@@ -29,8 +31,17 @@ struct Statistics {
 /// One block as a heap walk reports it.
 struct BlockInfo {
   void* address;     ///< the payload address (what allocate returned, for a used block)
-  std::size_t size;  ///< usable bytes
+  std::size_t size;  ///< usable bytes (the size asked for, with Checking::full)
   bool used;
+  AllocationTag tag;  ///< where a used block was allocated (HeapOptions::tags), else unknown
+};
+
+/// Requests and failures by size class (Heap::histogram()): class 0 is size 0, class i > 0
+/// holds sizes in [2^(i-1), 2^i); the last class also holds everything larger.
+struct SizeHistogram {
+  static constexpr unsigned kClasses = 34;
+  std::uint32_t requests[kClasses] = {};
+  std::uint32_t failures[kClasses] = {};
 };
 
 /// What validate() found wrong, if anything.
@@ -47,6 +58,8 @@ enum class Violation : std::uint8_t {
   bitmap_mismatch,       ///< a bitmap bit disagrees with its bin
   free_block_unlisted,   ///< a free block found by the walk is in no bin
   statistics_mismatch,   ///< the counters disagree with the walk
+  trailer_damaged,       ///< Checking::full: a live block's trailer or slack was overwritten
+  free_block_written,    ///< Checking::full: a free block's fill was overwritten
 };
 
 /// Returns a short lower-case name for a violation ("adjacent_free_blocks").

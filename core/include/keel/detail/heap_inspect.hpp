@@ -12,6 +12,7 @@ namespace keel {
 template <typename Oom, HeapOptions kOptions>
 ValidationResult Heap<Oom, kOptions>::validate() const {
   using namespace detail;
+  const tools::Scope scope;
   const auto fail = [](Violation kind, const void* address) {
     return ValidationResult{kind, address};
   };
@@ -60,6 +61,16 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
         }
         if (!is_pad) {
           ++live;
+          if constexpr (kFull) {
+            const std::size_t room = usable_bytes(granules) - trailer_bytes;
+            const std::size_t size = load_word(block + bytes_of(granules) - kSizeOffset);
+            if (size > room ||
+                first_mismatch(payload_of(block) + size, room - size, Fill::slack,
+                               Checked::live_slack) != nullptr ||
+                load_word(block + bytes_of(granules) - kCheckOffset) != check_word(block, size)) {
+              return fail(Violation::trailer_damaged, block);
+            }
+          }
         }
         in_use += bytes_of(granules);
         pad_pending = is_pad;
@@ -75,6 +86,13 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
         }
         if (load_word(block + bytes_of(granules) - kHeaderBytes) != granules) {
           return fail(Violation::bad_footer, block);
+        }
+        if constexpr (kFull) {
+          const std::size_t inside = bytes_of(granules) - (kPrevLinkOffset + 4) - kHeaderBytes;
+          if (granules > kMinBlockGranules &&
+              first_mismatch(block + kPrevLinkOffset + 4, inside, Fill::freed) != nullptr) {
+            return fail(Violation::free_block_written, block);
+          }
         }
         ++free_found;
         free_bytes += bytes_of(granules);
@@ -104,14 +122,14 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
       return fail(Violation::bitmap_mismatch, nullptr);
     }
     Word previous = 0;
-    for (Word link = heads_[bin]; link != 0; link = next_link(from_link(link))) {
+    for (Word link = heads_[bin]; link != 0; link = link_next(from_link(link))) {
       std::byte* block = from_link(link);
       if (!in_heap(address_of(block)) || ++listed > free_found) {
         return fail(Violation::free_list_broken, block);
       }
       const Word header = header_of(block);
       if ((header & kUsedBit) != 0 || granules_of(header) < kMinBlockGranules ||
-          prev_link(block) != previous) {
+          link_prev(block) != previous) {
         return fail(Violation::free_list_broken, block);
       }
       if (bin_of(granules_of(header)) != bin) {
@@ -145,6 +163,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
 template <typename Oom, HeapOptions kOptions>
 bool Heap<Oom, kOptions>::check() const {
   using namespace detail;
+  const tools::Scope scope;
   for (unsigned first = 0; first < kFirstLevels; ++first) {
     if (((first_bitmap_ >> first & 1U) != 0) != (second_bitmap_[first] != 0)) {
       return false;
@@ -167,6 +186,7 @@ template <typename Oom, HeapOptions kOptions>
 template <typename Sink>
 void Heap<Oom, kOptions>::dump(Sink&& sink) const {
   using namespace detail;
+  const tools::Scope scope;
   TextWriter<std::remove_reference_t<Sink>> out(sink);
   const Statistics stats = statistics();
   out.text("keel heap: ").decimal(stats.region_count).text(" region(s), ");
@@ -196,6 +216,71 @@ void Heap<Oom, kOptions>::dump(Sink&& sink) const {
       out.decimal(usable_bytes(granules)).text("\n");
     }
   }
+}
+
+template <typename Oom, HeapOptions kOptions>
+template <typename Sink>
+std::size_t Heap<Oom, kOptions>::leak_report(Sink&& sink) const {
+  using namespace detail;
+  const tools::Scope scope;
+  struct Site {
+    AllocationTag tag;
+    std::size_t blocks;
+    std::size_t bytes;
+  };
+  constexpr std::size_t kSites = 32;
+  Site sites[kSites + 1] = {};  // the last one gathers "other"
+  std::size_t site_count = 0;
+  std::size_t live = 0;
+  TextWriter<std::remove_reference_t<Sink>> out(sink);
+  const auto write_tag = [&out](const AllocationTag& tag) {
+    if (!tag.known()) {
+      out.text("unknown");
+    } else if (tag.line == 0) {
+      out.text("code ").address(tag.file);
+    } else {
+      out.text(tag.file).text(":").decimal(tag.line);
+    }
+  };
+  out.text("keel leak report: live blocks\n");
+  walk([&](const BlockInfo& block) {
+    if (!block.used) {
+      return;
+    }
+    ++live;
+    out.text("  ").address(block.address).text(" ").decimal(block.size).text(" B  ");
+    write_tag(block.tag);
+    out.text("\n");
+    std::size_t index = 0;
+    while (index < site_count && !(sites[index].tag == block.tag)) {
+      ++index;
+    }
+    if (index == site_count) {
+      if (site_count < kSites) {
+        sites[site_count++].tag = block.tag;
+      } else {
+        index = kSites;
+      }
+    }
+    ++sites[index].blocks;
+    sites[index].bytes += block.size;
+  });
+  out.text("keel leak report: ").decimal(live).text(" live block(s) from ");
+  out.decimal(site_count).text(" site(s)\n");
+  for (std::size_t index = 0; index <= kSites; ++index) {
+    if (sites[index].blocks == 0) {
+      continue;
+    }
+    out.text("  ").decimal(sites[index].blocks).text(" block(s), ");
+    out.decimal(sites[index].bytes).text(" B  ");
+    if (index == kSites) {
+      out.text("other sites");
+    } else {
+      write_tag(sites[index].tag);
+    }
+    out.text("\n");
+  }
+  return live;
 }
 
 }  // namespace keel
