@@ -1156,6 +1156,7 @@ class Heap {
         detail::fill_bytes(next - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
                            detail::Fill::freed);
       }
+      mark_freed(next);  // a second free of next's block must still look like one
       granules += next_granules;
     } else {
       detail::set_header(next, next_header & ~detail::kPrevUsedBit);
