@@ -310,6 +310,7 @@ def collect(runner, raw):
                 "efficiency": int(pairs["peak_live_bytes"]) / int(pairs["smallest_arena"]),
                 "stable_from": int(pairs["stable_from"]),
                 "bisection": int(pairs["bisection"]),
+                "stable_found": pairs["stable_found"] == "1",
                 "stable_efficiency": int(pairs["peak_live_bytes"]) / int(pairs["stable_from"]),
                 "failing_above": int(pairs["failing_above"]),
                 "failure": {k[len("failure_"):]: int(v) for k, v in pairs.items()
@@ -637,7 +638,10 @@ def host_section(data, info, runner):
       "the smallest arena in which keel replays the trace with no failed request: a binary "
       "search at 8-byte resolution, each attempt a fresh heap over the first N bytes of a "
       "page-aligned buffer; then, since failing is not monotone in the size (see below), every "
-      "size below the boundary until 64 sizes in a row fail.")
+      "size below the boundary until 64 sizes in a row fail (at most 1024 sizes), and every size "
+      "above the smallest found until 64 in a row replay (at most 2048). These walks replay "
+      "without the byte patterns, for speed; the two sizes reported are replayed again with "
+      "them.")
     w("- **Bytes per allocation**: the address step between consecutive allocations of one "
       "size in fresh memory (the most common of 31 steps).")
     w("")
@@ -766,10 +770,12 @@ def host_section(data, info, runner):
     for t in TRACES:
         e = data["traces"][t]
         d, z = e["efficiency_default"], e["efficiency_nosearch"]
-        w("| %s | %d | %d | %d | %.3f | %d | %d | %.3f | %d | %.3f | %d | %.3f |" % (
+        stable = lambda r: ("%d" % r["stable_from"]) if r["stable_found"] else (
+            "> %d" % r["stable_from"])
+        w("| %s | %d | %d | %d | %.3f | %d | %s | %.3f | %d | %.3f | %s | %.3f |" % (
             t, e["peak_live_bytes"], d["bisection"], d["smallest_arena"], d["efficiency"],
-            d["failing_above"], d["stable_from"], d["stable_efficiency"], z["smallest_arena"],
-            z["efficiency"], z["stable_from"], z["stable_efficiency"]))
+            d["failing_above"], stable(d), d["stable_efficiency"], z["smallest_arena"],
+            z["efficiency"], stable(z), z["stable_efficiency"]))
     w("")
     w("Why the arena cannot be 8 bytes smaller: the heap at the first failed request when the "
       "trace is replayed in `smallest arena - 8` bytes (default heap). *live* is the bytes the "

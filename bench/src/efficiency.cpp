@@ -15,14 +15,16 @@ namespace {
 constexpr std::size_t kStep = keel::detail::kGranule;
 constexpr std::size_t kLargestArena = std::size_t{1} << 30;
 constexpr std::size_t kScanSteps = 64;
+constexpr std::size_t kScanLimit = 1024;  ///< sizes the downward walk looks at, at most
 
 template <typename Heap>
-bool replays_cleanly(const Trace& trace, const Arena& arena, std::size_t bytes) {
+bool replays_cleanly(const Trace& trace, const Arena& arena, std::size_t bytes,
+                     Verify verify = Verify::none) {
   auto allocator = std::make_unique<KeelAllocator<Heap>>(arena.prefix(bytes));
   if (!allocator->claimed()) {
     return false;
   }
-  return replay(trace, *allocator, OnFailure::stop).failures == 0;
+  return replay(trace, *allocator, OnFailure::stop, verify).failures == 0;
 }
 
 template <typename Heap>
@@ -80,7 +82,8 @@ EfficiencyResult search(const Trace& trace) {
   result.bisection = high;
   result.smallest_arena = high;
   std::size_t in_a_row = 0;
-  for (std::size_t size = high - kStep; size > kStep && in_a_row < kScanSteps; size -= kStep) {
+  for (std::size_t size = high - kStep, tried = 0;
+       size > kStep && in_a_row < kScanSteps && tried < kScanLimit; size -= kStep, ++tried) {
     ++result.attempts;
     if (replays_cleanly<Heap>(trace, arena, size)) {
       result.smallest_arena = size;
@@ -90,7 +93,9 @@ EfficiencyResult search(const Trace& trace) {
     }
   }
   in_a_row = 0;
-  for (std::size_t size = result.smallest_arena; in_a_row < kScanSteps; size += kStep) {
+  result.stable_found = false;
+  for (std::size_t size = result.smallest_arena, tried = 0; tried < 2 * kScanLimit;
+       size += kStep, ++tried) {
     ++result.attempts;
     if (size == result.smallest_arena || replays_cleanly<Heap>(trace, arena, size)) {
       if (in_a_row++ == 0) {
@@ -100,6 +105,18 @@ EfficiencyResult search(const Trace& trace) {
       ++result.failing_above;
       in_a_row = 0;
     }
+    if (in_a_row == kScanSteps) {
+      result.stable_found = true;
+      break;
+    }
+  }
+  // The search ran without patterns, for speed; the two sizes reported replay with them.
+  if (!replays_cleanly<Heap>(trace, arena, result.smallest_arena, Verify::patterns) ||
+      (result.stable_found &&
+       !replays_cleanly<Heap>(trace, arena, result.stable_from, Verify::patterns))) {
+    std::fprintf(stderr, "keel_bench: %s: a size found does not replay with patterns\n",
+                 trace.name.c_str());
+    std::exit(3);
   }
   result.largest_failing = result.smallest_arena - kStep;
   result.failure = explain_failure<Heap>(trace, arena, result.largest_failing);

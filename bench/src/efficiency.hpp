@@ -13,6 +13,7 @@ struct EfficiencyResult {
   std::size_t bisection = 0;        ///< the boundary the bisection found
   std::size_t stable_from = 0;    ///< the first of 64 sizes in a row, from smallest up, that replay
   std::size_t failing_above = 0;  ///< sizes between smallest_arena and stable_from that fail
+  bool stable_found = false;  ///< false: no 64 sizes in a row replayed within the 2048 looked at
   std::size_t attempts = 0;
   /// The heap at the first failure in an arena of largest_failing bytes: why it failed.
   struct Failure {
@@ -32,8 +33,10 @@ struct EfficiencyResult {
 
 /// Binary search, at 8-byte resolution, over the size of the span handed to claim (the first N
 /// bytes of a page-aligned buffer, a fresh heap each attempt); then, since failure is not
-/// monotone in the size, every size below the boundary until 64 in a row fail, and every size
-/// above the smallest found until 64 in a row replay. `heap` is "default" or "nosearch".
+/// monotone in the size, every size below the boundary until 64 in a row fail (1024 at most),
+/// and every size above the smallest found until 64 in a row replay (2048 at most). The search
+/// replays without patterns; the sizes reported are checked with patterns. `heap` is "default"
+/// or "nosearch".
 [[nodiscard]] EfficiencyResult find_smallest_arena(const Trace& trace, const char* heap);
 
 }  // namespace keel_bench

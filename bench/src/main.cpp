@@ -150,7 +150,7 @@ int command_efficiency(const Options& options) {
               result.smallest_arena);
   std::printf("largest_failing\t%zu\nstable_from\t%zu\nfailing_above\t%zu\nattempts\t%zu\n",
               result.largest_failing, result.stable_from, result.failing_above, result.attempts);
-  std::printf("bisection\t%zu\n", result.bisection);
+  std::printf("bisection\t%zu\nstable_found\t%d\n", result.bisection, result.stable_found ? 1 : 0);
   std::printf("efficiency\t%.4f\n", static_cast<double>(trace.peak_live_bytes) /
                                         static_cast<double>(result.smallest_arena));
   const EfficiencyResult::Failure& f = result.failure;

@@ -19,6 +19,9 @@
 namespace keel_bench {
 
 enum class OnFailure : std::uint8_t { stop, carry_on };
+/// Whether blocks get the pattern and are checked (`none`: only for the arena-size search,
+/// which re-checks its results with patterns).
+enum class Verify : std::uint8_t { patterns, none };
 
 struct ReplayResult {
   std::size_t operations = 0;  ///< allocator calls made
@@ -54,7 +57,9 @@ inline bool misaligned(const void* pointer, std::size_t align) {
 }  // namespace detail
 
 template <typename Allocator>
-ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failure) {
+ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failure,
+                    Verify verify = Verify::patterns) {
+  const bool patterns = verify == Verify::patterns;
   // The plain alignment of the traces; the allocators are asked for at least this.
   constexpr std::size_t kPlainAlign = 8;
   std::vector<detail::Slot> slots(trace.id_limit);
@@ -103,7 +108,7 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
           } else {
             mark_end<Category::allocate_failed>();
           }
-          if (pointer != nullptr && !is_zero(pointer, bytes)) {
+          if (patterns && pointer != nullptr && !is_zero(pointer, bytes)) {
             detail::corrupted(trace, index, "allocate_zeroed returned a block that is not zero");
           }
         }
@@ -118,7 +123,9 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
           detail::corrupted(trace, index, "misaligned block");
         }
         slot = detail::Slot{pointer, bytes, align, next_seed++};
-        fill_pattern(pointer, bytes, slot.seed);
+        if (patterns) {
+          fill_pattern(pointer, bytes, slot.seed);
+        }
         live_bytes += bytes;
         ++live_blocks;
         break;
@@ -128,7 +135,7 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
           ++result.skipped;
           break;
         }
-        if (!check_pattern(slot.pointer, slot.bytes, slot.seed)) {
+        if (patterns && !check_pattern(slot.pointer, slot.bytes, slot.seed)) {
           detail::corrupted(trace, index, "block damaged before reallocate");
         }
         ++result.operations;
@@ -143,7 +150,7 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
         }
         if (pointer == nullptr) {
           // The old block is still live and intact; the trace goes on with it.
-          if (!check_pattern(slot.pointer, slot.bytes, slot.seed)) {
+          if (patterns && !check_pattern(slot.pointer, slot.bytes, slot.seed)) {
             detail::corrupted(trace, index, "failed reallocate damaged the block");
           }
           if (stop_here(index, op.size, slot.align)) {
@@ -155,14 +162,16 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
           detail::corrupted(trace, index, "misaligned block after reallocate");
         }
         const std::size_t kept = op.size < slot.bytes ? op.size : slot.bytes;
-        if (!check_pattern(pointer, kept, slot.seed)) {
+        if (patterns && !check_pattern(pointer, kept, slot.seed)) {
           detail::corrupted(trace, index, "reallocate lost the contents");
         }
         slot.pointer = pointer;
         live_bytes = live_bytes - slot.bytes + op.size;
         slot.bytes = op.size;
         slot.seed = next_seed++;
-        fill_pattern(pointer, slot.bytes, slot.seed);
+        if (patterns) {
+          fill_pattern(pointer, slot.bytes, slot.seed);
+        }
         break;
       }
       case OpKind::free: {
@@ -170,7 +179,7 @@ ReplayResult replay(const Trace& trace, Allocator& allocator, OnFailure on_failu
           ++result.skipped;
           break;
         }
-        if (!check_pattern(slot.pointer, slot.bytes, slot.seed)) {
+        if (patterns && !check_pattern(slot.pointer, slot.bytes, slot.seed)) {
           detail::corrupted(trace, index, "block damaged before free");
         }
         ++result.operations;
