@@ -9,14 +9,24 @@
 #   - code size at -Os on the Cortex-M0 and M4: target size-report of presets cm-m0-size and
 #     cm-m4-size (tests/target/size).
 #
-# Usage: scripts/bench-cortex-m.sh [--print]   (--print: show the section, do not edit the doc)
-# Every figure is deterministic: QEMU counts instructions, and sizes come from the ELF files.
+# Usage: scripts/bench-cortex-m.sh [--print | --doc FILE]
+#   --print      show the section, edit nothing
+#   --doc FILE   rewrite the section in FILE instead of docs/benchmarks.md
+# KEEL_BENCH_REV=<commit> names the commit measured when the tree is an export (git archive)
+# rather than a checkout. Every figure is deterministic: QEMU counts instructions, and sizes come
+# from the ELF files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh demo >/dev/null
 
 print_only=0
-[ "${1:-}" = "--print" ] && print_only=1
+doc=docs/benchmarks.md
+case "${1:-}" in
+  --print) print_only=1 ;;
+  --doc) doc=$2 ;;
+  "") ;;
+  *) echo "usage: $0 [--print | --doc FILE]" >&2; exit 2 ;;
+esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -58,15 +68,20 @@ full_pair=$((full_malloc_median + full_free_median))
 size_m0=$(awk -F'|' '$2 ~ /^ minimal \(the target\)/ { gsub(/ /, "", $4); print $4 }' "$work/size-m0.txt")
 size_m4=$(awk -F'|' '$2 ~ /^ minimal \(the target\)/ { gsub(/ /, "", $4); print $4 }' "$work/size-m4.txt")
 
-revision=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 dirty=""
-git diff --quiet HEAD -- core ports/cortex-m qemu-demo tests/target toolchain.cmake linker \
-  2>/dev/null || dirty=" (with uncommitted changes in the measured sources)"
+if [ -n "${KEEL_BENCH_REV:-}" ]; then
+  revision=$KEEL_BENCH_REV
+else
+  revision=$(git rev-parse --short HEAD)
+  git diff --quiet HEAD -- core ports/cortex-m qemu-demo tests/target toolchain.cmake linker ||
+    dirty=" (with uncommitted changes in the measured sources)"
+fi
 
 section="$work/section.md"
 {
   echo "<!-- generated:cortex-m:begin (scripts/bench-cortex-m.sh) -->"
-  echo "Measured $(date -u +%Y-%m-%d) on commit \`$revision\`$dirty by \`scripts/bench-cortex-m.sh\`."
+  echo "Measured $(date -u +%Y-%m-%d) on commit \`$revision\`$dirty by \`scripts/bench-cortex-m.sh\`"
+  echo "(two runs give the same figures: QEMU counts instructions, sizes come from the ELF files)."
   echo "QEMU $(qemu-system-arm --version | head -n 1 | sed 's/QEMU emulator version //'),"
   echo "$(arm-none-eabi-gcc --version | head -n 1), newlib from Debian's libnewlib-arm-none-eabi"
   echo "$(dpkg-query -W -f='${Version}' libnewlib-arm-none-eabi 2>/dev/null || echo '?')."
@@ -145,7 +160,6 @@ if [ "$print_only" -eq 1 ]; then
   cat "$section"
   exit 0
 fi
-doc=docs/benchmarks.md
 [ -f "$doc" ] || printf '# keel benchmarks\n' >"$doc"
 if grep -q '<!-- generated:cortex-m:begin' "$doc"; then
   awk -v section="$section" '
