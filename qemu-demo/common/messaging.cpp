@@ -1,9 +1,9 @@
 // qemu-demo/common/messaging.cpp: tasks exchanging messages, fed by a timer interrupt.
 //
-// The timer interrupt is a sensor: on every tick it takes a SensorReading from an ObjectPool
-// and queues it, and it also mallocs and frees a scratch buffer of varying size (as a driver
-// would for a DMA transfer), all through the port's interrupt-masking lock. Four cooperative
-// tasks run in the main loop and pass messages of the protocol below through queues:
+// The timer interrupt is a four-channel sensor: on every tick it takes four SensorReadings from
+// an ObjectPool and queues them, and it also mallocs and frees a scratch buffer of varying size
+// (as a driver would for a DMA transfer), all through the port's interrupt-masking lock. Four
+// cooperative tasks run in the main loop and pass messages of the protocol below through queues:
 //
 //   sensor ISR --SensorReading--> filter --TelemetryBatch (heap, vector)--> uplink
 //                                   |----ActuatorCommand (pool)----------> actuator
@@ -177,6 +177,7 @@ void count_received(MessageKind kind) {
 
 // --- the interrupt ------------------------------------------------------------------------------
 
+constexpr std::uint32_t kChannels = 4;
 constexpr unsigned kScratchSlots = 4;
 struct Scratch {
   std::uint8_t* bytes = nullptr;
@@ -206,15 +207,20 @@ bool scratch_intact(const Scratch& scratch) {
 void sensor_interrupt() noexcept {
   const std::uint32_t tick = g_ticks + 1;
   g_ticks = tick;
-  if (SensorReading* reading = g_reading_pool.create()) {
-    reading->sequence = tick;
-    reading->channel = tick % 4;
-    reading->millivolts = static_cast<std::int32_t>(1650 + (tick * 37) % 400) - 200;
+  // A four-channel converter: one reading per channel and tick.
+  for (std::uint32_t channel = 0; channel < kChannels; ++channel) {
+    SensorReading* reading = g_reading_pool.create();
+    if (reading == nullptr) {
+      g_dropped_readings = g_dropped_readings + 1;
+      continue;
+    }
+    reading->sequence = tick * kChannels + channel;
+    reading->channel = channel;
+    reading->millivolts =
+        static_cast<std::int32_t>(1650 + ((tick + channel * 11) * 37) % 400) - 200;
     reading->timestamp = keel::port::counter();
     ++g_counts.sent[static_cast<unsigned>(MessageKind::sensor_reading)];
     g_sensor_queue.push(reading);
-  } else {
-    g_dropped_readings = g_dropped_readings + 1;
   }
   // A scratch buffer per tick, freed kScratchSlots ticks later: malloc and free in the
   // interrupt, through the global heap's lock.
@@ -271,7 +277,7 @@ bool filter_task(FilterState& state) {
       g_command_queue.push(command);
     }
   }
-  if (state.readings % 16 == 0) {
+  if (state.readings % 15 == 0) {
     auto* line = new LogLine;
     line->text = "reading ";
     line->text += std::to_string(reading->sequence).c_str();
@@ -333,13 +339,13 @@ bool uplink_task() {
 
 }  // namespace
 
-constexpr std::uint32_t kTickPeriod = 20000;
+constexpr std::uint32_t kTickPeriod = 8000;
 
 void run_messaging() {
   const Platform& machine = platform();
   const std::uint32_t readings_wanted = 3000 / machine.scale_down;
   print("\n== 1. Messages: a sensor interrupt and four tasks, through queues\n");
-  print("   timer interrupt every %lu %s; %lu readings to process\n",
+  print("   timer interrupt (4 readings) every %lu %s; %lu readings to process\n",
         static_cast<unsigned long>(kTickPeriod), keel::port::counter_unit(),
         static_cast<unsigned long>(readings_wanted));
   const keel::Statistics before = global_heap().statistics();
@@ -398,7 +404,7 @@ void run_messaging() {
   expect(all_delivered, "every message sent was received");
   expect(g_bad_checksums == 0, "every telemetry batch arrived intact");
   expect(g_scratch_corruptions == 0, "the interrupt's scratch buffers stayed intact");
-  expect(g_scratch_allocations > readings_wanted / 2, "the interrupt allocated");
+  expect(g_scratch_allocations > readings_wanted / (2 * kChannels), "the interrupt allocated");
   expect(readings.in_use == 0 && commands.in_use == 0, "the pools are empty again");
   expect(g_reading_pool.healthy() && g_command_pool.healthy(), "the pools validate");
   expect(g_sensor_queue.empty() && g_command_queue.empty() && g_log_queue.empty() &&
