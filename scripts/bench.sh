@@ -46,7 +46,8 @@ else
   revision=working-tree
 fi
 
-cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON >/dev/null
+cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON \
+  -DKEEL_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j2 --target keel_bench insn_window
 snapshot=$([ "$source_dir" = . ] && echo build/bench/source || echo "$source_dir")
 /usr/bin/python3 -B bench/report/bench.py --repo . --build "$build_dir" --snapshot "$snapshot" \
