@@ -119,9 +119,11 @@ TEST_F(Faults, DoubleFreeOfAPaddedAlignedBlock) {
 }
 
 TEST_F(Faults, InteriorPointer) {
-  auto* block = static_cast<std::byte*>(heap_.allocate(400, 8));
-  // Zeros in front of every interior pointer (not a used header), slack included.
-  std::memset(block, 0, heap_.usable_size(block));
+  // 404 bytes fill a block exactly (no slack), so that every byte in front of an interior
+  // pointer is the caller's and zero: not a used header.
+  auto* block = static_cast<std::byte*>(heap_.allocate(404, 8));
+  ASSERT_EQ(heap_.usable_size(block), 404U);
+  std::memset(block, 0, 404);
   for (std::size_t offset = 8; offset < 400; offset += 8) {
     expect_rejected_free(block + offset, Fault::invalid_pointer);
   }

@@ -70,10 +70,12 @@ inline void fill_bytes(std::byte* address, std::size_t bytes, Fill fill) {
 /// Fills the slack of a live block. It stays poisoned for AddressSanitizer (which sees live blocks
 /// at the size asked for) but addressable for valgrind (which sees them at their usable size and
 /// keeps that view when the block is resized in place).
-inline void fill_slack(std::byte* address, std::size_t bytes) {
+/// For a request of size 0 the first byte stays visible to ASan (detail/tools.hpp, on_allocate).
+inline void fill_slack(std::byte* address, std::size_t bytes, std::size_t size) {
   tools::give_back(address, bytes);
   __builtin_memset(address, static_cast<int>(Fill::slack), bytes);
-  tools::hide_from_asan(address, bytes);
+  const std::size_t visible = size == 0 && bytes != 0 ? 1 : 0;
+  tools::hide_from_asan(address + visible, bytes - visible);
 }
 
 /// Whether checked memory is free (hidden from the caller) or the slack of a live block.
@@ -82,7 +84,8 @@ enum class Checked : bool { free_memory, live_slack };
 /// The first byte in [address, address + bytes) that is not `fill`, or null. The range is left
 /// as the tools saw it: hidden (free memory) or visible to valgrind only (a live block's slack).
 inline const std::byte* first_mismatch(const std::byte* address, std::size_t bytes, Fill fill,
-                                       Checked what = Checked::free_memory) {
+                                       Checked what = Checked::free_memory,
+                                       std::size_t keep_visible = 0) {
   tools::give_back(address, bytes);
   const std::byte* found = nullptr;
   for (std::size_t i = 0; i < bytes; ++i) {
@@ -92,7 +95,9 @@ inline const std::byte* first_mismatch(const std::byte* address, std::size_t byt
     }
   }
   if (what == Checked::live_slack) {
-    tools::hide_from_asan(address, bytes);
+    // keep_visible: the first byte of a size-0 block stays visible (detail/tools.hpp).
+    const std::size_t visible = keep_visible < bytes ? keep_visible : bytes;
+    tools::hide_from_asan(address + visible, bytes - visible);
   } else {
     tools::hide(address, bytes);
   }
@@ -808,7 +813,7 @@ class Heap {
     }
     if constexpr (kFull) {
       std::byte* slack = detail::payload_of(block) + size;
-      detail::fill_slack(slack, static_cast<std::size_t>(end - trailer_bytes - slack));
+      detail::fill_slack(slack, static_cast<std::size_t>(end - trailer_bytes - slack), size);
       detail::store_word(end - kSizeOffset, static_cast<Word>(size));
       detail::store_word(end - kCheckOffset, check_word(block, size));
     }
@@ -827,7 +832,7 @@ class Heap {
       return false;
     }
     if (detail::first_mismatch(detail::payload_of(block) + size, room - size, detail::Fill::slack,
-                               detail::Checked::live_slack) != nullptr) {
+                               detail::Checked::live_slack, size == 0 ? 1 : 0) != nullptr) {
       report_fault(Fault::buffer_overrun, payload, tag_of(block));
       return false;
     }
@@ -948,7 +953,11 @@ class Heap {
   /// that it heads its bin if it has no predecessor); on a broken link they report, mark the
   /// heap broken and leave the lists as they are.
   void remove_free(std::byte* block, Word granules) {
-    const unsigned bin = detail::bin_of(granules);
+    remove_free_from(block, granules, detail::bin_of(granules));
+  }
+
+  /// remove_free for a caller that knows the block's bin already.
+  [[gnu::always_inline]] void remove_free_from(std::byte* block, Word granules, unsigned bin) {
     const Word next = link_next(block);
     const Word prev = link_prev(block);
     if constexpr (kOptions.hardened) {
@@ -1014,28 +1023,36 @@ class Heap {
       wanted += static_cast<Word>(align >> detail::kGranuleShift) - 1;
     }
     const Word start = detail::search_size(wanted);
-    if (start <= detail::kMaxBlockGranules) {
+    if (start <= detail::kMaxBlockGranules) [[likely]] {
       const unsigned bin = first_bin_from(detail::bin_of(start));
-      if (bin != kNoBin) {
+      if (bin != kNoBin) [[likely]] {
         std::byte* block = from_link(heads_[bin]);
-        remove_free(block, detail::granules_of(header_of(block)));
+        remove_free_from(block, detail::granules_of(header_of(block)), bin);
         return block;
       }
     }
     if constexpr (kOptions.search_limit > 0) {
-      unsigned budget = kOptions.search_limit;
-      for (unsigned bin = first_bin_from(detail::bin_of(granules)); bin != kNoBin && budget != 0;
-           bin = bin + 1 < detail::kBinCount ? first_bin_from(bin + 1) : kNoBin) {
-        for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
-          std::byte* block = from_link(link);
-          const Word size = detail::granules_of(header_of(block));
-          const std::size_t gap = align > detail::kGranule ? front_gap(block, align) : 0;
-          if (size >= granules + (gap >> detail::kGranuleShift)) {
-            remove_free(block, size);
-            return block;
-          }
-          link = link_next(block);
+      return search_bounded(granules, align);
+    } else {
+      return nullptr;
+    }
+  }
+
+  /// The bounded best-effort search (docs/design.md section 3): at most search_limit blocks from
+  /// bin_of(granules) upward. Out of line: it runs only when good fit found nothing.
+  [[gnu::noinline, gnu::cold]] std::byte* search_bounded(Word granules, std::size_t align) {
+    unsigned budget = kOptions.search_limit;
+    for (unsigned bin = first_bin_from(detail::bin_of(granules)); bin != kNoBin && budget != 0;
+         bin = bin + 1 < detail::kBinCount ? first_bin_from(bin + 1) : kNoBin) {
+      for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
+        std::byte* block = from_link(link);
+        const Word size = detail::granules_of(header_of(block));
+        const std::size_t gap = align > detail::kGranule ? front_gap(block, align) : 0;
+        if (size >= granules + (gap >> detail::kGranuleShift)) {
+          remove_free_from(block, size, bin);
+          return block;
         }
+        link = link_next(block);
       }
     }
     return nullptr;
@@ -1337,7 +1354,7 @@ class Heap {
   /// The O(1) checks on a pointer passed to free, reallocate or usable_size
   /// (docs/design.md section 7), and with Checking::full the block's trailer. On success sets
   /// `block`.
-  bool accept_live_pointer(void* pointer, std::byte*& block) const {
+  [[gnu::always_inline]] bool accept_live_pointer(void* pointer, std::byte*& block) const {
     block = detail::block_of(pointer);
     if constexpr (kOptions.checking == Checking::none) {
       return true;

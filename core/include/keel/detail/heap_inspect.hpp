@@ -66,7 +66,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
             const std::size_t size = load_word(block + bytes_of(granules) - kSizeOffset);
             if (size > room ||
                 first_mismatch(payload_of(block) + size, room - size, Fill::slack,
-                               Checked::live_slack) != nullptr ||
+                               Checked::live_slack, size == 0 ? 1 : 0) != nullptr ||
                 load_word(block + bytes_of(granules) - kCheckOffset) != check_word(block, size)) {
               return fail(Violation::trailer_damaged, block);
             }

@@ -87,10 +87,13 @@ inline void give_back(const void* address, std::size_t bytes) {
 }
 
 /// A block handed out: `size` bytes asked for, `usable` bytes it really has.
+/// Under ASan at least one byte stays visible, even for size 0, so that on_free's probe tells a
+/// live block from a freed one.
 inline void on_allocate(void* payload, std::size_t size, std::size_t usable) {
 #if defined(KEEL_TOOLS_ASAN)
-  ASAN_UNPOISON_MEMORY_REGION(payload, size);
-  ASAN_POISON_MEMORY_REGION(static_cast<char*>(payload) + size, usable - size);
+  const std::size_t visible = size == 0 ? 1 : size;
+  ASAN_UNPOISON_MEMORY_REGION(payload, visible);
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(payload) + visible, usable - visible);
 #endif
 #if defined(KEEL_TOOLS_VALGRIND)
   VALGRIND_MALLOCLIKE_BLOCK(payload, usable, 0, 0);
@@ -103,9 +106,10 @@ inline void on_allocate(void* payload, std::size_t size, std::size_t usable) {
 /// A live block resized in place from `old_usable` to `size` bytes asked (`usable` in all).
 inline void on_resize(void* payload, std::size_t old_usable, std::size_t size, std::size_t usable) {
 #if defined(KEEL_TOOLS_ASAN)
-  ASAN_UNPOISON_MEMORY_REGION(payload, size);
-  ASAN_POISON_MEMORY_REGION(static_cast<char*>(payload) + size,
-                            (usable > old_usable ? usable : old_usable) - size);
+  const std::size_t visible = size == 0 ? 1 : size;
+  ASAN_UNPOISON_MEMORY_REGION(payload, visible);
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(payload) + visible,
+                            (usable > old_usable ? usable : old_usable) - visible);
 #endif
 #if defined(KEEL_TOOLS_VALGRIND)
   VALGRIND_RESIZEINPLACE_BLOCK(payload, old_usable, usable, 0);
