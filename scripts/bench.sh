@@ -32,7 +32,7 @@ fi
 if [ -n "${KEEL_BENCH_REV:-}" ]; then
   source_dir=build/bench/tree
   build_dir=build/bench/tree-build
-  rm -rf "$source_dir"
+  rm -rf "$source_dir" "$build_dir"
   mkdir -p "$source_dir"
   git archive "$KEEL_BENCH_REV" | tar -x -C "$source_dir"
   revision=$(git rev-parse --short "$KEEL_BENCH_REV")
@@ -46,8 +46,9 @@ else
   revision=working-tree
 fi
 
+# Plain keel: no valgrind client requests, no sanitizers (the host preset turns those on).
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DKEEL_BUILD_BENCH=ON \
-  -DKEEL_BUILD_TESTS=OFF >/dev/null
+  -DKEEL_BUILD_TESTS=OFF -DKEEL_VALGRIND=OFF -DKEEL_SANITIZE= >/dev/null
 cmake --build "$build_dir" -j2 --target keel_bench insn_window
 snapshot=$([ "$source_dir" = . ] && echo build/bench/source || echo "$source_dir")
 /usr/bin/python3 -B bench/report/bench.py --repo . --build "$build_dir" --snapshot "$snapshot" \

@@ -282,6 +282,9 @@ def collect(runner, raw):
             operations = int(pairs["operations"])
             if int(pairs["failures"]) != 0:
                 raise SystemExit("bench.py: %s/%s failed allocations at 1 GiB" % (trace, heap))
+            if pairs.get("keel_valgrind_requests") == "1":
+                raise SystemExit("bench.py: keel was built with KEEL_VALGRIND=1; reconfigure "
+                                 "with -DKEEL_VALGRIND=OFF")
             entry[heap] = {"instructions": total, "operations": operations,
                            "per_op": total / operations, "callgrind": runner.rel(out_file)}
             entry["peak_live_bytes"] = int(pairs["peak_live_bytes"])
