@@ -188,7 +188,7 @@ TYPED_TEST(Errors, ZeroSizes) {
   heap.free(b);
   heap.free(zeroed);
   EXPECT_EQ(heap.claim(Span{this->arena_.get(), 0}).error(), RegionError::too_small);
-  keel::BlockPool pool(Span{this->arena_.get(), 256}, 0, 8, TestFixture::kChecking);
+  keel::BlockPool pool(Span{this->arena_.get(), 256}, 0, 1, TestFixture::kChecking);
   EXPECT_EQ(pool.block_size(), sizeof(void*)) << "a zero block size rounds up to a pointer";
   this->expect_no_fault();
   this->expect_valid();

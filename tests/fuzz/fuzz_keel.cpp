@@ -7,6 +7,9 @@
 //     reallocate and usable_size; impossible requests) must be refused, reported through the
 //     fault hook with the right kind and address where the checking level promises it, and leave
 //     the heap exactly as it was;
+//   - with Checking::full and debug, writes outside a block (one byte past the request, into the
+//     header in front, into a freed block) must be found by validate() and by the next call on
+//     that block, and undoing the damage must leave a heap that goes on as if nothing happened;
 //   - a BlockPool over its own buffer is driven against a small shadow of its live blocks, with
 //     its own misuse (foreign, interior, double release).
 // Any disagreement prints the step and the heap map, then aborts: libFuzzer keeps the input.
@@ -38,6 +41,9 @@
 #endif
 #if defined(KEEL_FUZZ_ASAN)
 #include <sanitizer/asan_interface.h>
+#define KEEL_FUZZ_UNCHECKED __attribute__((no_sanitize("address")))
+#else
+#define KEEL_FUZZ_UNCHECKED
 #endif
 
 namespace {
@@ -60,13 +66,26 @@ alignas(64) std::byte g_arena[kArenaBytes + 64];
 alignas(64) std::byte g_pool_storage[kPoolStorageBytes + 64];
 alignas(64) std::byte g_outside[256];  // foreign to both heap and pool
 
+/// The deliberate writes outside a block. Under AddressSanitizer keel has poisoned those bytes, and
+/// ASan would (rightly) stop the run at the write; these two accesses are exempt, so that the
+/// fuzzer can see keel's own checks catch the damage.
+KEEL_FUZZ_UNCHECKED std::byte peek(const std::byte* at) {
+  return *static_cast<const volatile std::byte*>(at);
+}
+KEEL_FUZZ_UNCHECKED void poke(std::byte* at, std::byte value) {
+  *static_cast<volatile std::byte*>(at) = value;
+}
+
 /// Reads the input front to back; past its end every read is 0.
 class ByteReader {
  public:
   ByteReader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
   [[nodiscard]] bool empty() const { return used_ >= size_; }
   std::uint8_t byte() { return used_ < size_ ? data_[used_++] : 0; }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(byte() | byte() << 8); }
+  std::uint16_t u16() {
+    const unsigned low = byte();  // two statements: the order of the reads is fixed
+    return static_cast<std::uint16_t>(low | unsigned{byte()} << 8);
+  }
   std::uint32_t u32() {
     const std::uint32_t low = u16();
     return low | static_cast<std::uint32_t>(u16()) << 16;
@@ -86,13 +105,18 @@ class ByteReader {
 
 struct FaultLog {
   std::size_t count = 0;
+  Fault first{};
+  const void* first_address = nullptr;
   Fault last{};
   const void* last_address = nullptr;
 };
 FaultLog g_faults;
 
 void record_fault(Fault fault, const void* address) noexcept {
-  ++g_faults.count;
+  if (g_faults.count++ == 0) {
+    g_faults.first = fault;
+    g_faults.first_address = address;
+  }
   g_faults.last = fault;
   g_faults.last_address = address;
 }
@@ -118,13 +142,18 @@ template <typename HeapT>
   std::abort();
 }
 
-/// Expects exactly one fault of `kind` at `address` since the log was cleared.
-void expect_fault(Fault kind, const void* address) {
-  if (g_faults.count != 1 || g_faults.last != kind || g_faults.last_address != address) {
-    std::fprintf(stderr,
-                 "keel fuzz: step %zu: expected one %s at %p, got %zu fault(s), last %s at %p\n",
-                 g_step, keel::to_string(kind), address, g_faults.count,
-                 g_faults.count == 0 ? "-" : keel::to_string(g_faults.last), g_faults.last_address);
+/// Expects exactly one fault of `kind` at `address` since the log was cleared; with
+/// `debug_revalidates`, also accepts the corrupted_block that a debug heap's validate() adds at the
+/// end of the call that found damage.
+void expect_fault(Fault kind, const void* address, bool debug_revalidates = false) {
+  const bool one = g_faults.count == 1;
+  const bool debug_pair =
+      debug_revalidates && g_faults.count == 2 && g_faults.last == Fault::corrupted_block;
+  if ((!one && !debug_pair) || g_faults.first != kind || g_faults.first_address != address) {
+    std::fprintf(
+        stderr, "keel fuzz: step %zu: expected one %s at %p, got %zu fault(s), first %s at %p\n",
+        g_step, keel::to_string(kind), address, g_faults.count,
+        g_faults.count == 0 ? "-" : keel::to_string(g_faults.first), g_faults.first_address);
     std::abort();
   }
   g_faults = FaultLog{};
@@ -133,7 +162,7 @@ void expect_fault(Fault kind, const void* address) {
 void expect_no_fault() {
   if (g_faults.count != 0) {
     std::fprintf(stderr, "keel fuzz: step %zu: unexpected fault %s at %p\n", g_step,
-                 keel::to_string(g_faults.last), g_faults.last_address);
+                 keel::to_string(g_faults.first), g_faults.first_address);
     std::abort();
   }
 }
@@ -150,6 +179,7 @@ enum class Step : std::uint8_t {
   bad_pointer,
   bad_request,
   zeroed,
+  bad_write,
   pool_acquire,
   pool_release,
   pool_misuse,
@@ -166,6 +196,7 @@ Step decode_step(std::uint8_t opcode) {
       {136, Step::claim},        {148, Step::extend},       {160, Step::truncate},
       {172, Step::bad_pointer},  {180, Step::bad_request},  {186, Step::zeroed},
       {210, Step::pool_acquire}, {234, Step::pool_release}, {244, Step::pool_misuse},
+      {250, Step::bad_write},
   };
   for (const Range& range : kRanges) {
     if (opcode < range.below) {
@@ -173,6 +204,15 @@ Step decode_step(std::uint8_t opcode) {
     }
   }
   return Step::allocate;
+}
+
+const char* to_string(Step step) {
+  static constexpr const char* kNames[] = {
+      "allocate",     "free",         "reallocate",  "claim",  "extend",
+      "truncate",     "bad_pointer",  "bad_request", "zeroed", "bad_write",
+      "pool_acquire", "pool_release", "pool_misuse",
+  };
+  return kNames[static_cast<unsigned>(step)];
 }
 
 /// Sizes: mostly small, some up to 64 KiB, a few beyond the largest request or near SIZE_MAX.
@@ -336,6 +376,14 @@ void bad_pointer(HeapT& heap, ByteReader& in) {
   }
 }
 
+/// max_request + 1 + extra, or SIZE_MAX where that sum wraps (32-bit targets: max_request is
+/// within 12 bytes of SIZE_MAX there).
+template <typename HeapT>
+std::size_t past_max_request(std::size_t extra) {
+  std::size_t size = 0;
+  return __builtin_add_overflow(HeapT::max_request, extra + 1, &size) ? SIZE_MAX : size;
+}
+
 /// Requests that must fail at once, whatever the heap holds: an alignment that is not a power of
 /// two, more than max_request, a count × size product that overflows; and a live block asked to
 /// grow past max_request. None may change the heap or touch the block.
@@ -354,7 +402,7 @@ void bad_request(HeapT& heap, ByteReader& in) {
       }
       break;
     case 1:
-      if (heap.try_allocate(HeapT::max_request + 1 + size % 4096) != nullptr) {
+      if (heap.try_allocate(past_max_request<HeapT>(size % 4096)) != nullptr) {
         die_with_map(heap, "a request above max_request was served");
       }
       break;
@@ -368,7 +416,7 @@ void bad_request(HeapT& heap, ByteReader& in) {
       if (block == nullptr) {
         return;
       }
-      if (heap.reallocate(block, HeapT::max_request + 1 + detail) != nullptr ||
+      if (heap.reallocate(block, past_max_request<HeapT>(detail)) != nullptr ||
           heap.try_resize_in_place(block, SIZE_MAX - detail)) {
         die_with_map(heap, "a block grew past max_request");
       }
@@ -401,6 +449,103 @@ void zeroed(HeapT& heap, ByteReader& in) {
   }
   heap.free(block);
   expect_no_fault();
+}
+
+/// Checking::full and debug: a write outside a block, found, then undone. On a block of its own
+/// (allocated here and freed at the end, so that the model's record stays right):
+///   0: one byte past the request: validate() says trailer_damaged, free refuses with
+///      buffer_overrun and keeps the block;
+///   1: the top byte of the block's header: free refuses with invalid_pointer;
+///   2: a byte of the block after it was freed: validate() says free_block_written.
+/// And on a live block of the model: 3: one byte past the request, seen by validate() only.
+template <typename HeapT>
+void bad_write(HeapT& heap, ByteReader& in) {
+  constexpr Checking kLevel = HeapT::options.checking;
+  const std::uint8_t kind = in.byte();
+  const std::size_t size = 24 + in.byte() % 200;
+  const std::uint8_t flip = static_cast<std::uint8_t>(in.byte() | 1U);
+  const std::uint16_t pick = in.u16();
+  if constexpr (kLevel != Checking::full && kLevel != Checking::debug) {
+    (void)heap;
+    (void)kind;
+    (void)size;
+    (void)flip;
+    (void)pick;
+    return;
+  } else {
+    constexpr bool kDebug = kLevel == Checking::debug;
+    const auto damage = [flip](std::byte* at) {
+      const std::byte saved = peek(at);
+      poke(at, saved ^ static_cast<std::byte>(flip));
+      return saved;
+    };
+    const auto expect_violation = [&heap](keel::Violation violation) {
+      if (heap.validate().kind != violation) {
+        die_with_map(heap, "validate() missed the damage, or named it wrongly");
+      }
+    };
+#if defined(KEEL_FUZZ_ASAN)
+    // DISABLED under AddressSanitizer until keel is fixed: when the byte past the request is the
+    // trailer's size word, the damaged size makes first_mismatch() (heap.hpp) re-poison bytes of
+    // the live block, and ASan then reports the block's own later reads (docs/errors.md, "Open
+    // findings"). The native builds replay these steps.
+    if (kind % 4 == 0 || kind % 4 == 3) {
+      return;
+    }
+#endif
+    if (kind % 4 == 3) {
+      std::byte* block = nth_block(heap, true, pick);
+      if (block == nullptr) {
+        return;
+      }
+      std::byte* past = block + heap.usable_size(block);
+      const std::byte saved = damage(past);
+      expect_violation(keel::Violation::trailer_damaged);
+      poke(past, saved);
+      expect_violation(keel::Violation::none);
+      expect_no_fault();
+      return;
+    }
+    auto* block = static_cast<std::byte*>(heap.try_allocate(size, 8));
+    if (block == nullptr) {
+      return;
+    }
+    const Snapshot before = snapshot(heap);
+    switch (kind % 4) {
+      case 0: {
+        const std::byte saved = damage(block + size);
+        expect_violation(keel::Violation::trailer_damaged);
+        heap.free(block);
+        expect_fault(Fault::buffer_overrun, block, kDebug);
+        poke(block + size, saved);
+        expect_unchanged(heap, before);
+        heap.free(block);
+        break;
+      }
+      case 1: {
+        const std::byte saved = damage(block - 1);
+        heap.free(block);
+        expect_fault(Fault::invalid_pointer, block, kDebug);
+        poke(block - 1, saved);
+        expect_unchanged(heap, before);
+        heap.free(block);
+        break;
+      }
+      default: {
+        heap.free(block);
+        // Past the links at the front and clear of a footer at the end.
+        std::byte* inside = block + 8 + pick % (size - 16);
+        const std::byte saved = damage(inside);
+        expect_violation(keel::Violation::free_block_written);
+        poke(inside, saved);
+        break;
+      }
+    }
+    expect_no_fault();
+    if (const keel::ValidationResult result = heap.validate(); !result.ok()) {
+      die_with_map(heap, keel::to_string(result.kind));
+    }
+  }
 }
 
 // --- the pool ------------------------------------------------------------------------------------
@@ -600,16 +745,27 @@ void run(ByteReader& in) {
   PoolRun pool(PoolRun::decode(in));
   keel::test::Random random(seed);
   HeapT heap;
+  // The secret behind full checking's check words and hardened links: from the input, so that
+  // a crash reproduces (by default it comes from addresses, which differ from run to run).
+  (void)heap.set_secret(static_cast<std::uint32_t>(seed ^ seed >> 32));
   keel::test::Model<HeapT, kSlots, kRegions> model(
       heap, keel::Span{g_arena + seed % 13, kArenaBytes}, random);
+  // Faults go to this file's log, also while the model runs (a model may install its own
+  // handler): misuse steps expect theirs, and every other step expects none.
+  keel::set_fault_handler(&record_fault);
   const auto apply = [&](const Operation& op) {
     if (!model.apply(op)) {
       die_with_map(heap, model.failure());
     }
     expect_no_fault();
   };
+  static const bool trace = std::getenv("KEEL_FUZZ_TRACE") != nullptr;
   for (g_step = 0; g_step < kMaxSteps && !in.empty(); ++g_step) {
-    switch (decode_step(in.byte())) {
+    const Step step = decode_step(in.byte());
+    if (trace) {
+      std::fprintf(stderr, "keel fuzz: step %zu: %s\n", g_step, to_string(step));
+    }
+    switch (step) {
       case Step::allocate: apply(decode_block_operation(OpKind::allocate, in)); break;
       case Step::free: apply(decode_block_operation(OpKind::free, in)); break;
       case Step::reallocate: apply(decode_block_operation(OpKind::reallocate, in)); break;
@@ -619,6 +775,7 @@ void run(ByteReader& in) {
       case Step::bad_pointer: bad_pointer(heap, in); break;
       case Step::bad_request: bad_request(heap, in); break;
       case Step::zeroed: zeroed(heap, in); break;
+      case Step::bad_write: bad_write(heap, in); break;
       case Step::pool_acquire: pool.acquire(); break;
       case Step::pool_release: pool.release(in.u16()); break;
       case Step::pool_misuse: pool.misuse(in); break;
@@ -638,9 +795,16 @@ using BasicHeap = keel::Heap<>;
 using UncheckedHeap =
     keel::Heap<FailOnOom, HeapOptions{.statistics = false, .checking = Checking::none}>;
 using StrictHeap = keel::Heap<FailOnOom, HeapOptions{.search_limit = 0}>;
+using FullHeap = keel::Heap<FailOnOom, HeapOptions{.checking = Checking::full}>;
+using DebugHeap = keel::Heap<FailOnOom, HeapOptions{.checking = Checking::debug}>;
+using HardenedHeap = keel::Heap<FailOnOom, HeapOptions{.hardened = true}>;
+using EverythingHeap =
+    keel::Heap<FailOnOom,
+               HeapOptions{
+                   .checking = Checking::full, .tags = true, .histogram = true, .hardened = true}>;
 
 /// The heap configurations an input can pick (byte 0).
-constexpr std::size_t kConfigurations = 3;
+constexpr std::size_t kConfigurations = 7;
 
 }  // namespace
 
@@ -656,7 +820,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (in.byte() % kConfigurations) {
     case 0: run<BasicHeap>(in); break;
     case 1: run<UncheckedHeap>(in); break;
-    default: run<StrictHeap>(in); break;
+    case 2: run<StrictHeap>(in); break;
+    case 3: run<FullHeap>(in); break;
+    case 4: run<DebugHeap>(in); break;
+    case 5: run<HardenedHeap>(in); break;
+    default: run<EverythingHeap>(in); break;
   }
   keel::set_fault_handler(previous);
   return 0;
