@@ -20,8 +20,29 @@ const Platform* g_platform = nullptr;
 unsigned g_checks = 0;
 unsigned g_failures = 0;
 
-struct Printer {
-  void operator()(const char* text, std::size_t length) const { write(text, length); }
+/// A sink for dump(): indents every line of the heap map under the report's heading.
+class IndentingPrinter {
+ public:
+  void operator()(const char* text, std::size_t length) {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < length; ++i) {
+      if (at_line_start_) {
+        write("     ", 5);
+        at_line_start_ = false;
+      }
+      if (text[i] == '\n') {
+        write(text + start, i + 1 - start);
+        start = i + 1;
+        at_line_start_ = true;
+      }
+    }
+    if (start < length) {
+      write(text + start, length - start);
+    }
+  }
+
+ private:
+  bool at_line_start_ = true;
 };
 
 /// The health report panic() and the fault handler print: it must not take the heap's lock
@@ -132,7 +153,8 @@ int run(const Platform& machine) {
   print_statistics(final_stats);
   print("   heap map:\n");
   g_heap.with_lock([](auto& heap) {
-    heap.dump(Printer{});
+    IndentingPrinter printer;
+    heap.dump(printer);
     return 0;
   });
   const long leaks = static_cast<long>(final_stats.live_allocations) -
