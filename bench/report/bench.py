@@ -393,11 +393,15 @@ def worst_bound(data, heap, arena_name):
             if w and (best is None or w["max"] > best[0]):
                 label = "%s (%s)" % (row["source"], CATEGORY_NAMES[w["category"]])
                 best = (w["max"], "trace " + label)
+            elif w and w["max"] == best[0]:
+                best = (best[0], best[1] + ", trace " + row["source"])
         for s in data["scenarios"]["%s|%s" % (heap, arena_name)]:
             if s["instructions"] is None:
                 continue
             if s["kind"] == kind and (best is None or s["instructions"] > best[0]):
                 best = (s["instructions"], "case %d: %s" % (s["index"], s["name"]))
+            elif s["kind"] == kind and s["instructions"] == best[0]:
+                best = (best[0], best[1] + "; case %d" % s["index"])
         worst[kind] = best
     return worst
 
@@ -453,10 +457,10 @@ def plots(data, plot_dir):
                     fontsize=9, xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(x)
     ax.set_xticklabels(traces, rotation=15)
-    ax.set_ylim(0.5, 1.05)
-    ax.set_ylabel("peak live bytes / smallest arena")
+    ax.set_ylim(0.5, 1.0)
+    ax.set_ylabel("peak live bytes / arena")
     ax.set_title("Heap efficiency: peak live bytes over the smallest arena that replays the trace")
-    ax.legend(loc="lower left")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(os.path.join(plot_dir, "heap_efficiency.png"), dpi=110)
@@ -815,13 +819,15 @@ def host_section(data, info, runner):
 def bounded_section(data, info):
     out = []
     w = out.append
-    w("Measured %s on commit `%s` by `scripts/bench.sh`, with the QEMU instruction-window plugin "
+    w("Measured %s on commit `%s` by `%sscripts/bench.sh`, with the QEMU instruction-window plugin "
       "(see the Method above): every operation of every trace, and the constructed worst cases, "
       "counted exactly, for a 64 KiB and a 1 GiB arena. Bounds (x86_64): allocate <= %d, free <= "
       "%d instructions; the memcpy/memmove of a moving or backward-growing reallocate is not "
       "counted (it is reported apart). In the 64 KiB arena most traces do not fit: requests fail "
       "and the replay carries on (`--on-failure carry-on`), which exercises exhaustion." % (
-          info["date"], info["commit"], ALLOCATE_BOUND, FREE_BOUND))
+          info["date"], info["commit"],
+          "KEEL_BENCH_REV=%s " % info["commit"] if info["revision_mode"] else "",
+          ALLOCATE_BOUND, FREE_BOUND))
     w("")
     w("![bounded work](plots/bounded_work.png)")
     w("")
@@ -965,11 +971,12 @@ def main():
     raw_path = os.path.join(results, "raw.pickle")
     if args.reuse:
         with open(raw_path, "rb") as f:
-            raw, runner.commands = pickle.load(f)
+            raw, runner.commands, measured_seconds = pickle.load(f)
     else:
         raw = measure(runner, args.jobs)
+        measured_seconds = time.time() - started
         with open(raw_path, "wb") as f:
-            pickle.dump((raw, runner.commands), f)
+            pickle.dump((raw, runner.commands, measured_seconds), f)
     data = collect(runner, raw)
     data["profiles"] = profile_worst_cases(runner, data)
     if args.revision == "working-tree":
@@ -982,7 +989,7 @@ def main():
     else:
         commit, dirty, changed = args.revision, False, False
     info = {"date": datetime.date.today().isoformat(), "commit": commit, "dirty": dirty,
-            "seconds": time.time() - started, "machine": machine(), "core_changed": changed,
+            "seconds": measured_seconds, "machine": machine(), "core_changed": changed,
             "revision_mode": args.revision != "working-tree"}
     data["info"] = info
     with open(os.path.join(results, "results.json"), "w") as f:
