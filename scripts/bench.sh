@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # keel's host benchmark: keel vs glibc malloc on the allocation traces, and the bounded-work
 # measurements (docs/benchmarks.md, sections "Host: keel vs glibc ..." and "Bounded work").
-# Installs what it needs (Debian packages, apt-get as root), builds, runs everything (about 3 to
-# 5 minutes on 2 cores) and rewrites the generated parts of docs/benchmarks.md and
+# Installs what it needs (Debian packages, apt-get as root), builds, runs everything (about 5
+# minutes on 2 idle cores) and rewrites the generated parts of docs/benchmarks.md and
 # docs/plots/*.png. Raw outputs: build/bench/results/.
 #
 #   scripts/bench.sh                      measure the working tree (built in build/bench)
