@@ -827,17 +827,16 @@ class Heap {
         detail::usable_bytes(detail::granules_of(header_of(block))) - trailer_bytes;
     const std::size_t size = detail::load_word(end - kSizeOffset);
     void* payload = detail::payload_of(block);
-    if (size > room) {
+    // The check word covers the size: only a size it vouches for may steer the slack scan (which
+    // also re-poisons the slack for ASan). An overrun reaches the trailer through the slack, so a
+    // damaged trailer is reported as an overrun.
+    if (size > room || detail::load_word(end - kCheckOffset) != check_word(block, size)) {
       report_fault(Fault::buffer_overrun, payload, tag_of(block));
       return false;
     }
     if (detail::first_mismatch(detail::payload_of(block) + size, room - size, detail::Fill::slack,
                                detail::Checked::live_slack, size == 0 ? 1 : 0) != nullptr) {
       report_fault(Fault::buffer_overrun, payload, tag_of(block));
-      return false;
-    }
-    if (detail::load_word(end - kCheckOffset) != check_word(block, size)) {
-      report_fault(Fault::corrupted_block, payload, tag_of(block));
       return false;
     }
     return true;

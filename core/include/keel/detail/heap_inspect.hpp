@@ -64,10 +64,11 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
           if constexpr (kFull) {
             const std::size_t room = usable_bytes(granules) - trailer_bytes;
             const std::size_t size = load_word(block + bytes_of(granules) - kSizeOffset);
+            // The check word first: it vouches for the size that steers the slack scan.
             if (size > room ||
+                load_word(block + bytes_of(granules) - kCheckOffset) != check_word(block, size) ||
                 first_mismatch(payload_of(block) + size, room - size, Fill::slack,
-                               Checked::live_slack, size == 0 ? 1 : 0) != nullptr ||
-                load_word(block + bytes_of(granules) - kCheckOffset) != check_word(block, size)) {
+                               Checked::live_slack, size == 0 ? 1 : 0) != nullptr) {
               return fail(Violation::trailer_damaged, block);
             }
           }
