@@ -98,6 +98,7 @@ struct Results {
   std::atomic<std::uint64_t> region_changes{0};
   std::atomic<std::uint64_t> invalid{0};
   std::atomic<std::uint64_t> moves{0};
+  std::atomic<std::uint64_t> rounds{0};  // summed over the workers
 };
 
 template <typename Shared>
@@ -116,6 +117,7 @@ void worker(Shared& shared, Mailbox& mailbox, Results& results, unsigned index, 
     while (round / kRoundsPerMove > results.moves.load(std::memory_order_relaxed) + 2) {
       std::this_thread::yield();
     }
+    results.rounds.fetch_add(1, std::memory_order_relaxed);
     const auto pick = static_cast<unsigned>(random() % 100);
     if (pick < 40 || mine.empty()) {
       const std::size_t size = random() % 8 == 0 ? random() % 6000 : random() % 300;
@@ -186,7 +188,10 @@ Span hull(Span a, Span b) {
 
 /// Until the workers are done (they wait for it every kRoundsPerMove rounds): shrinks the region
 /// to what its live blocks need (but never below `core`, so that the workers always have some
-/// memory), then grows it back to the whole buffer.
+/// memory), then grows it back to the whole buffer. It waits in turn for the workers to have run
+/// kRoundsPerMove rounds between two moves: an unfair lock (the atomic wait one) would otherwise
+/// let it take the lock back again and again while the workers starve, which under
+/// ThreadSanitizer on two cores made the test run for hours.
 template <typename Shared>
 void region_mover(Shared& shared, Span buffer, Span core, Span& extent,
                   const std::atomic<unsigned>& workers_left, Results& results) {
@@ -217,7 +222,11 @@ void region_mover(Shared& shared, Span buffer, Span core, Span& extent,
         ++results.invalid;
       }
     });
-    results.moves.fetch_add(1, std::memory_order_relaxed);
+    const std::uint64_t moves = results.moves.fetch_add(1, std::memory_order_relaxed) + 1;
+    while (results.rounds.load(std::memory_order_relaxed) < moves * kRoundsPerMove &&
+           workers_left.load(std::memory_order_acquire) != 0) {
+      std::this_thread::yield();
+    }
   }
 }
 
