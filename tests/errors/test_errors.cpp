@@ -342,13 +342,12 @@ TYPED_TEST(Errors, InteriorPointerWithAForgedHeader) {
   }
 }
 
-// DISABLED until open finding 6 of docs/errors.md is fixed: an interior pointer 8 bytes into a
-// live block is reported as double_free, not invalid_pointer, when the block's last word equals
-// its size in granules (with Checking::full that word is the trailer's size word, so any request
-// of as many bytes as the block has granules). looks_free() is asked about the granule before the
-// pointer's would-be header, which is the block's real header, and does not check that its USED
-// bit is clear. The pointer is refused either way; only the kind is wrong.
-TEST(ErrorsBasic, DISABLED_InteriorPointerEightBytesIntoABlockWhoseLastWordIsItsSize) {
+// Finding 6 of docs/errors.md (fixed): an interior pointer 8 bytes into a live block was reported
+// as double_free, not invalid_pointer, when the block's last word equals its size in granules
+// (with Checking::full that word is the trailer's size word). looks_free() was asked about the
+// granule before the pointer's would-be header, the block's real header, and did not check that
+// its USED bit is clear.
+TEST(ErrorsBasic, InteriorPointerEightBytesIntoABlockWhoseLastWordIsItsSize) {
   g_faults.clear();
   const keel::FaultHandler previous = keel::set_fault_handler(&record_fault);
   alignas(16) static std::byte arena[4096];

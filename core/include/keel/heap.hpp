@@ -1409,7 +1409,9 @@ class Heap {
   }
 
   /// Whether a header is the trace of a block already freed: the freed marker, the freed fill
-  /// (Checking::full), or a free block's header.
+  /// (Checking::full), or a free block's header (used bit clear, and the size repeated in the
+  /// block's last word). A live block's header is none of these, even when its last word happens
+  /// to hold its size.
   bool looks_free(const std::byte* block, Word header) const {
     if (header == static_cast<Word>(detail::Pattern::freed_header)) {
       return true;
@@ -1418,7 +1420,7 @@ class Heap {
       return true;
     }
     const Word granules = detail::granules_of(header);
-    return granules >= detail::kMinBlockGranules &&
+    return (header & detail::kUsedBit) == 0 && granules >= detail::kMinBlockGranules &&
            granules <= ((high_ - address_of(block)) >> detail::kGranuleShift) &&
            detail::load_word(block + detail::bytes_of(granules) - detail::kHeaderBytes) == granules;
   }
