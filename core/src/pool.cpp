@@ -8,13 +8,17 @@
 namespace keel {
 namespace {
 
-std::byte* load_link(const std::byte* block) {
+namespace tools = detail::tools;
+
+// A free block's link. Under AddressSanitizer free blocks are poisoned: the pool's own accesses
+// are not instrumented.
+KEEL_NO_SANITIZE_ADDRESS std::byte* load_link(const std::byte* block) {
   std::byte* link = nullptr;
   __builtin_memcpy(&link, block, sizeof link);  // the block is pointer-aligned: one load
   return link;
 }
 
-void store_link(std::byte* block, std::byte* link) {
+KEEL_NO_SANITIZE_ADDRESS void store_link(std::byte* block, std::byte* link) {
   __builtin_memcpy(block, &link, sizeof link);
 }
 
@@ -56,9 +60,25 @@ BlockPool::BlockPool(Span storage, std::size_t block_size, std::size_t align, Ch
       bitmap_[word] = 0;
     }
   }
+  tools::hide(base_, capacity_ * stride_);
 }
 
+#if defined(KEEL_TOOLS_ASAN) || defined(KEEL_TOOLS_VALGRIND)
+BlockPool::~BlockPool() {
+  {
+    // Blocks still in use are gone with the pool (valgrind). Blocks already free are announced
+    // too: the scope keeps memcheck from reporting them as invalid frees.
+    const tools::Scope scope;
+    for (std::byte* block = base_; block != untouched_; block += stride_) {
+      tools::forget(block);
+    }
+  }
+  tools::give_back(base_, capacity_ * stride_);
+}
+#endif
+
 void* BlockPool::acquire() noexcept {
+  const tools::Scope scope;
   std::byte* block = free_;
   if (block != nullptr) [[likely]] {
     std::byte* next = load_link(block);
@@ -71,6 +91,9 @@ void* BlockPool::acquire() noexcept {
   } else if (untouched_ != end_) {
     block = untouched_;
     untouched_ += stride_;
+    if (tools::kActive && block == base_) {
+      tools::hide(untouched_, static_cast<std::size_t>(end_ - untouched_));  // constinit pools
+    }
   } else {
     ++failed_;
     return nullptr;
@@ -83,6 +106,7 @@ void* BlockPool::acquire() noexcept {
   if (++in_use_ > peak_in_use_) {
     peak_in_use_ = in_use_;
   }
+  tools::on_allocate(block, stride_, stride_);
   return block;
 }
 
@@ -103,11 +127,13 @@ bool BlockPool::accept_release(const void* block) const noexcept {
 }
 
 void BlockPool::push_free(void* block) noexcept {
+  const tools::Scope scope;
   auto* bytes = static_cast<std::byte*>(block);
   if (bitmap_ != nullptr) {
     const std::size_t index = index_of(bytes);
     bitmap_[index / 32] &= ~(std::uint32_t{1} << (index % 32));
   }
+  tools::on_free(bytes, stride_);
   store_link(bytes, free_);
   free_ = bytes;
   --in_use_;
@@ -118,6 +144,7 @@ void BlockPool::release(void* block) noexcept {
   if (block == nullptr) {
     return;
   }
+  const tools::Scope scope;
   auto* bytes = static_cast<std::byte*>(block);
   if (checking_ != Checking::none) {
     const std::size_t index = index_of(bytes);
@@ -138,6 +165,7 @@ void BlockPool::release(void* block) noexcept {
       return;
     }
   }
+  tools::on_free(bytes, stride_);  // with checking none, a double release is the tool's to report
   store_link(bytes, free_);
   free_ = bytes;
   --in_use_;
@@ -155,6 +183,7 @@ PoolStatistics BlockPool::statistics() const noexcept {
 }
 
 PoolViolation BlockPool::validate() const noexcept {
+  const tools::Scope scope;
   const std::size_t untouched_blocks =
       static_cast<std::size_t>(end_ - untouched_) / (stride_ == 0 ? 1 : stride_);
   if (in_use_ + untouched_blocks > capacity_) {

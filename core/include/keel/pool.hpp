@@ -40,6 +40,14 @@
 //   A fault leaves the pool as it was (a corrupted link empties the free list: the blocks on it
 //   are lost, never handed out twice).
 //
+// Host tools (keel/detail/tools.hpp): under AddressSanitizer, or valgrind with KEEL_VALGRIND=1,
+//   every block not in use is off limits to the caller, and a block in use is one malloc-like
+//   block of the stride, so an overrun into the next block, a read after release and a double
+//   release are reported by the tool even with checking none. Blocks never handed out are
+//   hidden at construction (an ObjectPool, constructed at compile time, hides them at its first
+//   acquire). In those builds only, the pool has a destructor that gives the storage back (and
+//   tells valgrind its live blocks are gone); elsewhere it is trivially destructible.
+//
 // Freestanding: no libc, no printing; all accesses are aligned (Cortex-M0 safe). Not
 // synchronised: wrap a shared pool's calls in the caller's lock. IRQ-safe: every call but
 // validate() is bounded and never blocks.
@@ -52,6 +60,7 @@
 #include <utility>
 
 #include "keel/config.hpp"
+#include "keel/detail/tools.hpp"
 #include "keel/span.hpp"
 
 namespace keel {
@@ -213,6 +222,12 @@ class BlockPool {
   std::uint64_t total_ = 0;
   std::uint64_t failed_ = 0;
   Checking checking_ = Checking::basic;
+
+#if defined(KEEL_TOOLS_ASAN) || defined(KEEL_TOOLS_VALGRIND)
+ public:
+  /// Tool builds only: the storage is the caller's again, unpoisoned. O(capacity).
+  ~BlockPool();
+#endif
 };
 
 namespace detail {

@@ -139,6 +139,15 @@ inline void on_free(void* payload, std::size_t usable) {
   (void)usable;
 }
 
+/// Valgrind only: whatever block memcheck knows at `payload` is gone, announced inside a Scope so
+/// that an address memcheck does not know (a block already freed) is not an error.
+inline void forget(const void* payload) {
+#if defined(KEEL_TOOLS_VALGRIND)
+  VALGRIND_FREELIKE_BLOCK(payload, 0);
+#endif
+  (void)payload;
+}
+
 /// Opens all `bytes` of a live block for keel to copy when it moves the block: under ASan only
 /// the bytes asked for are unpoisoned, and keel does not know how many that was. The block is
 /// freed (and poisoned) right after. Valgrind needs nothing: the whole block is addressable.
