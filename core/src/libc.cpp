@@ -68,55 +68,57 @@ void* checked(void* pointer) {
   return pointer;
 }
 
-void* allocate(std::size_t size) {
-  return checked(keel::global::allocate(size, kDefaultAlignment));
+// Every helper takes `caller`, the return address of the C function the program called: the
+// block's tag in heaps built with HeapOptions::tags.
+void* allocate(std::size_t size, const void* caller) {
+  return checked(keel::global::allocate(size, kDefaultAlignment, caller));
 }
 
-void* allocate_zeroed(std::size_t count, std::size_t size) {
+void* allocate_zeroed(std::size_t count, std::size_t size, const void* caller) {
   std::size_t total = 0;
   if (!keel::detail::checked_multiply(count, size, total)) {
     set_errno(Error::no_memory);
     return nullptr;
   }
-  void* pointer = allocate(total);
+  void* pointer = allocate(total, caller);
   if (pointer != nullptr) {
     __builtin_memset(pointer, 0, total);
   }
   return pointer;
 }
 
-void* reallocate(void* pointer, std::size_t size) {
-  void* result = keel::global::reallocate(pointer, size, kDefaultAlignment);
+void* reallocate(void* pointer, std::size_t size, const void* caller) {
+  void* result = keel::global::reallocate(pointer, size, kDefaultAlignment, caller);
   if (result == nullptr && size != 0) {
     set_errno(Error::no_memory);
   }
   return result;
 }
 
-void* reallocate_array(void* pointer, std::size_t count, std::size_t size) {
+void* reallocate_array(void* pointer, std::size_t count, std::size_t size, const void* caller) {
   std::size_t total = 0;
   if (!keel::detail::checked_multiply(count, size, total)) {
     set_errno(Error::no_memory);
     return nullptr;
   }
-  return reallocate(pointer, total);
+  return reallocate(pointer, total, caller);
 }
 
-void* allocate_aligned(std::size_t align, std::size_t size) {
+void* allocate_aligned(std::size_t align, std::size_t size, const void* caller) {
   if (!keel::detail::is_power_of_two(align)) {
     set_errno(Error::invalid);
     return nullptr;
   }
-  return checked(keel::global::allocate(size, align));
+  return checked(keel::global::allocate(size, align, caller));
 }
 
-void* allocate_pages(std::size_t size) {
+void* allocate_pages(std::size_t size, const void* caller) {
   std::size_t rounded = 0;
   if (!keel::detail::checked_add(size, kPageSize - 1, rounded)) {
     set_errno(Error::no_memory);
     return nullptr;
   }
-  return allocate_aligned(kPageSize, rounded & ~(kPageSize - 1));
+  return allocate_aligned(kPageSize, rounded & ~(kPageSize - 1), caller);
 }
 
 }  // namespace
@@ -126,7 +128,7 @@ extern "C" {
 // NOLINTBEGIN(readability-inconsistent-declaration-parameter-name,bugprone-reserved-identifier)
 
 void* malloc(std::size_t size) {
-  return allocate(size);
+  return allocate(size, __builtin_return_address(0));
 }
 
 void free(void* pointer) {
@@ -134,30 +136,30 @@ void free(void* pointer) {
 }
 
 void* calloc(std::size_t count, std::size_t size) {
-  return allocate_zeroed(count, size);
+  return allocate_zeroed(count, size, __builtin_return_address(0));
 }
 
 void* realloc(void* pointer, std::size_t size) {
-  return reallocate(pointer, size);
+  return reallocate(pointer, size, __builtin_return_address(0));
 }
 
 void* reallocarray(void* pointer, std::size_t count, std::size_t size) {
-  return reallocate_array(pointer, count, size);
+  return reallocate_array(pointer, count, size, __builtin_return_address(0));
 }
 
 void* aligned_alloc(std::size_t align, std::size_t size) {
-  return allocate_aligned(align, size);
+  return allocate_aligned(align, size, __builtin_return_address(0));
 }
 
 void* memalign(std::size_t align, std::size_t size) {
-  return allocate_aligned(align, size);
+  return allocate_aligned(align, size, __builtin_return_address(0));
 }
 
 int posix_memalign(void** result, std::size_t align, std::size_t size) {
   if (!keel::detail::is_power_of_two(align) || align % sizeof(void*) != 0) {
     return static_cast<int>(Error::invalid);
   }
-  void* pointer = keel::global::allocate(size, align);
+  void* pointer = keel::global::allocate(size, align, __builtin_return_address(0));
   if (pointer == nullptr) {
     return static_cast<int>(Error::no_memory);
   }
@@ -166,11 +168,11 @@ int posix_memalign(void** result, std::size_t align, std::size_t size) {
 }
 
 void* valloc(std::size_t size) {
-  return allocate_aligned(kPageSize, size);
+  return allocate_aligned(kPageSize, size, __builtin_return_address(0));
 }
 
 void* pvalloc(std::size_t size) {
-  return allocate_pages(size);
+  return allocate_pages(size, __builtin_return_address(0));
 }
 
 std::size_t malloc_usable_size(void* pointer) {
@@ -180,7 +182,7 @@ std::size_t malloc_usable_size(void* pointer) {
 // newlib's reentrant forms. The _reent argument is unused: errno is set through the errno macro,
 // which on newlib is the calling thread's _reent.
 void* _malloc_r(_reent* /*reent*/, std::size_t size) {
-  return allocate(size);
+  return allocate(size, __builtin_return_address(0));
 }
 
 void _free_r(_reent* /*reent*/, void* pointer) {
@@ -188,23 +190,23 @@ void _free_r(_reent* /*reent*/, void* pointer) {
 }
 
 void* _calloc_r(_reent* /*reent*/, std::size_t count, std::size_t size) {
-  return allocate_zeroed(count, size);
+  return allocate_zeroed(count, size, __builtin_return_address(0));
 }
 
 void* _realloc_r(_reent* /*reent*/, void* pointer, std::size_t size) {
-  return reallocate(pointer, size);
+  return reallocate(pointer, size, __builtin_return_address(0));
 }
 
 void* _memalign_r(_reent* /*reent*/, std::size_t align, std::size_t size) {
-  return allocate_aligned(align, size);
+  return allocate_aligned(align, size, __builtin_return_address(0));
 }
 
 void* _valloc_r(_reent* /*reent*/, std::size_t size) {
-  return allocate_aligned(kPageSize, size);
+  return allocate_aligned(kPageSize, size, __builtin_return_address(0));
 }
 
 void* _pvalloc_r(_reent* /*reent*/, std::size_t size) {
-  return allocate_pages(size);
+  return allocate_pages(size, __builtin_return_address(0));
 }
 
 std::size_t _malloc_usable_size_r(_reent* /*reent*/, void* pointer) {

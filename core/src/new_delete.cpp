@@ -4,6 +4,8 @@
 // Plain new aligns to __STDCPP_DEFAULT_NEW_ALIGNMENT__, aligned new to the alignment asked for.
 // Sized and aligned delete free the block whatever size and alignment they are told: the heap
 // knows the block's size, and keel's free checks the pointer (a bad one goes to the fault hook).
+// Each form passes its return address, the code that asked for the object, as the block's tag
+// (kept by heaps built with HeapOptions::tags).
 // A throwing new that finds no memory calls the failure handler (keel::set_new_failure_handler);
 // a nothrow new returns null.
 #include <cstddef>
@@ -24,9 +26,9 @@ constinit NewFailureHandler g_new_failure_handler = nullptr;
 #endif
 }
 
-void* allocate_or_fail(std::size_t size, std::size_t align) {
+void* allocate_or_fail(std::size_t size, std::size_t align, const void* caller) {
   for (unsigned attempt = 0;; ++attempt) {
-    if (void* pointer = global::allocate(size, align)) {
+    if (void* pointer = global::allocate(size, align, caller)) {
       return pointer;
     }
     const NewFailureHandler handler = g_new_failure_handler;
@@ -57,37 +59,37 @@ NewFailureHandler set_new_failure_handler(NewFailureHandler handler) noexcept {
 // --- allocation -------------------------------------------------------------------------------
 
 void* operator new(std::size_t size) {
-  return keel::allocate_or_fail(size, keel::kNewAlignment);
+  return keel::allocate_or_fail(size, keel::kNewAlignment, __builtin_return_address(0));
 }
 
 void* operator new[](std::size_t size) {
-  return keel::allocate_or_fail(size, keel::kNewAlignment);
+  return keel::allocate_or_fail(size, keel::kNewAlignment, __builtin_return_address(0));
 }
 
 void* operator new(std::size_t size, std::align_val_t align) {
-  return keel::allocate_or_fail(size, keel::alignment_of(align));
+  return keel::allocate_or_fail(size, keel::alignment_of(align), __builtin_return_address(0));
 }
 
 void* operator new[](std::size_t size, std::align_val_t align) {
-  return keel::allocate_or_fail(size, keel::alignment_of(align));
+  return keel::allocate_or_fail(size, keel::alignment_of(align), __builtin_return_address(0));
 }
 
 void* operator new(std::size_t size, const std::nothrow_t& /*tag*/) noexcept {
-  return keel::global::allocate(size, keel::kNewAlignment);
+  return keel::global::allocate(size, keel::kNewAlignment, __builtin_return_address(0));
 }
 
 void* operator new[](std::size_t size, const std::nothrow_t& /*tag*/) noexcept {
-  return keel::global::allocate(size, keel::kNewAlignment);
+  return keel::global::allocate(size, keel::kNewAlignment, __builtin_return_address(0));
 }
 
 void* operator new(std::size_t size, std::align_val_t align,
                    const std::nothrow_t& /*tag*/) noexcept {
-  return keel::global::allocate(size, keel::alignment_of(align));
+  return keel::global::allocate(size, keel::alignment_of(align), __builtin_return_address(0));
 }
 
 void* operator new[](std::size_t size, std::align_val_t align,
                      const std::nothrow_t& /*tag*/) noexcept {
-  return keel::global::allocate(size, keel::alignment_of(align));
+  return keel::global::allocate(size, keel::alignment_of(align), __builtin_return_address(0));
 }
 
 // --- release ----------------------------------------------------------------------------------

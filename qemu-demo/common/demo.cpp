@@ -78,18 +78,6 @@ void print_statistics(const keel::Statistics& stats) {
         static_cast<unsigned long>(stats.largest_free_block), stats.fragmentation_permille);
 }
 
-/// The blocks alive now, by address (the leak report's list).
-void print_live_blocks() {
-  g_heap.with_lock([](auto& heap) {
-    heap.walk([](const keel::BlockInfo& block) {
-      if (block.used) {
-        print("     %p  %lu B\n", block.address, static_cast<unsigned long>(block.size));
-      }
-    });
-    return 0;
-  });
-}
-
 }  // namespace
 
 // keel's malloc family, operator new/delete and keel::Allocator<T> all use g_heap.
@@ -162,7 +150,10 @@ int run(const Platform& machine) {
   print("   leak report: %lu live block(s) now, %lu at the baseline: %ld leak(s)\n",
         static_cast<unsigned long>(final_stats.live_allocations),
         static_cast<unsigned long>(baseline.live_allocations), leaks);
-  print_live_blocks();
+  g_heap.with_lock([](auto& heap) {
+    IndentingPrinter printer;  // writes straight to the console: allocates nothing under the lock
+    return heap.leak_report(printer);
+  });
   const keel::ValidationResult health =
       g_heap.with_lock([](auto& heap) { return heap.validate(); });
   print("   validate(): %s\n",

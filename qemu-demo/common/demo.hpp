@@ -47,7 +47,10 @@ struct Platform {
 /// The heap behind malloc, operator new and keel::Allocator<T> in the demo: one keel heap whose
 /// OOM policy claims Platform::reserve_memory, shared with the timer interrupt through the
 /// port's interrupt-masking lock.
-using GlobalHeap = keel::Locked<keel::Heap<keel::ClaimOnOom>, keel::port::IrqLock>;
+/// With tags: every block remembers the code that asked for it (operator new's, malloc's
+/// caller), and the report's leak_report() names it.
+using GlobalHeap = keel::Locked<keel::Heap<keel::ClaimOnOom, keel::HeapOptions{.tags = true}>,
+                                keel::port::IrqLock>;
 GlobalHeap& global_heap();
 
 /// printf-style output to the console, and raw output in the same stream. Defined by the

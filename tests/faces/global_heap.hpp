@@ -11,7 +11,9 @@
 namespace keel_test {
 
 inline constexpr std::size_t kGlobalArenaBytes = 32U << 20U;
-using GlobalHeap = keel::Locked<keel::Heap<keel::ClaimOnOom>, keel::SpinLock>;
+// With tags: the faces pass their callers' return addresses on (test_global_tags.cpp).
+using GlobalHeap =
+    keel::Locked<keel::Heap<keel::ClaimOnOom, keel::HeapOptions{.tags = true}>, keel::SpinLock>;
 
 extern GlobalHeap g_global_heap;
 extern std::byte g_global_arena[kGlobalArenaBytes];

@@ -29,15 +29,21 @@
 #include <concepts>
 #include <cstddef>
 
+#include "keel/tag.hpp"
+
 namespace keel::global {
 
 /// Allocates `size` bytes aligned to `align` (a power of two); null if it cannot. size 0 must
-/// return a unique pointer.
-[[nodiscard]] void* allocate(std::size_t size, std::size_t align) noexcept;
+/// return a unique pointer. `caller` is the code address the request is made for (the return
+/// address of operator new, of malloc, of Allocator<T>::allocate), or null: a heap built with
+/// HeapOptions::tags keeps it as the block's tag, which leak_report() and fault reports show.
+[[nodiscard]] void* allocate(std::size_t size, std::size_t align, const void* caller) noexcept;
 
 /// realloc's contract: null `pointer` allocates, size 0 frees and returns null, failure returns
-/// null and leaves the block as it was. A moved block is aligned to `align`.
-[[nodiscard]] void* reallocate(void* pointer, std::size_t size, std::size_t align) noexcept;
+/// null and leaves the block as it was. A moved block is aligned to `align`. `caller` as for
+/// allocate.
+[[nodiscard]] void* reallocate(void* pointer, std::size_t size, std::size_t align,
+                               const void* caller) noexcept;
 
 /// Frees a block of allocate or reallocate; null is ignored.
 void free(void* pointer) noexcept;
@@ -69,6 +75,34 @@ using NewFailureHandler = void (*)(std::size_t size, std::size_t align);
 /// How many times a throwing new calls the failure handler before it gives up.
 inline constexpr unsigned kMaxNewRetries = 4;
 
+namespace detail {
+
+/// The tag of a global request: the caller's code address, or none.
+inline AllocationTag global_tag(const void* caller) {
+  return caller != nullptr ? AllocationTag::code(caller) : AllocationTag{};
+}
+
+/// KEEL_GLOBAL_HEAP's calls: with the caller's tag where the heap object takes one.
+template <typename H>
+void* global_allocate(H& heap, std::size_t size, std::size_t align, const void* caller) {
+  if constexpr (requires { heap.allocate(size, align, AllocationTag{}); }) {
+    return heap.allocate(size, align, global_tag(caller));
+  } else {
+    return heap.allocate(size, align);
+  }
+}
+template <typename H>
+void* global_reallocate(H& heap, void* pointer, std::size_t size, std::size_t align,
+                        const void* caller) {
+  if constexpr (requires { heap.reallocate(pointer, size, align, AllocationTag{}); }) {
+    return heap.reallocate(pointer, size, align, global_tag(caller));
+  } else {
+    return heap.reallocate(pointer, size, align);
+  }
+}
+
+}  // namespace detail
+
 /// Installs `handler` (null restores the default) and returns the previous one. Defined by
 /// keel::new_delete. Not synchronised: install it before other threads or interrupts use new.
 NewFailureHandler set_new_failure_handler(NewFailureHandler handler) noexcept;
@@ -78,20 +112,21 @@ NewFailureHandler set_new_failure_handler(NewFailureHandler handler) noexcept;
 /// Defines keel::global's functions over `heap_object`, an object of static storage duration
 /// (see the top of this file). Use it once, at namespace scope, in one translation unit.
 // NOLINTBEGIN(bugprone-macro-parentheses): the argument is an object name
-#define KEEL_GLOBAL_HEAP(heap_object)                                                           \
-  static_assert(::keel::GlobalHeapObject<decltype(heap_object)>,                                \
-                "KEEL_GLOBAL_HEAP needs allocate, reallocate, free and usable_size");           \
-  void* keel::global::allocate(std::size_t size, std::size_t align) noexcept {                  \
-    return (heap_object).allocate(size, align);                                                 \
-  }                                                                                             \
-  void* keel::global::reallocate(void* pointer, std::size_t size, std::size_t align) noexcept { \
-    return (heap_object).reallocate(pointer, size, align);                                      \
-  }                                                                                             \
-  void keel::global::free(void* pointer) noexcept {                                             \
-    (heap_object).free(pointer);                                                                \
-  }                                                                                             \
-  std::size_t keel::global::usable_size(const void* pointer) noexcept {                         \
-    return (heap_object).usable_size(pointer);                                                  \
-  }                                                                                             \
+#define KEEL_GLOBAL_HEAP(heap_object)                                                              \
+  static_assert(::keel::GlobalHeapObject<decltype(heap_object)>,                                   \
+                "KEEL_GLOBAL_HEAP needs allocate, reallocate, free and usable_size");              \
+  void* keel::global::allocate(std::size_t size, std::size_t align, const void* caller) noexcept { \
+    return ::keel::detail::global_allocate(heap_object, size, align, caller);                      \
+  }                                                                                                \
+  void* keel::global::reallocate(void* pointer, std::size_t size, std::size_t align,               \
+                                 const void* caller) noexcept {                                    \
+    return ::keel::detail::global_reallocate(heap_object, pointer, size, align, caller);           \
+  }                                                                                                \
+  void keel::global::free(void* pointer) noexcept {                                                \
+    (heap_object).free(pointer);                                                                   \
+  }                                                                                                \
+  std::size_t keel::global::usable_size(const void* pointer) noexcept {                            \
+    return (heap_object).usable_size(pointer);                                                     \
+  }                                                                                                \
   static_assert(true, "")
 // NOLINTEND(bugprone-macro-parentheses)

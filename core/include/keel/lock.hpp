@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "keel/config.hpp"
+#include "keel/tag.hpp"
 
 namespace keel {
 
@@ -70,23 +71,44 @@ class Locked {
   template <typename... Args>
   constexpr explicit Locked(Args&&... args) : heap_(std::forward<Args>(args)...) {}
 
-  [[nodiscard]] void* allocate(std::size_t size, std::size_t align = kDefaultAlignment) {
+  // The allocating calls pass the caller's tag on (HeapOptions::tags) when the heap takes one.
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t align = kDefaultAlignment,
+                               AllocationTag tag = AllocationTag::here()) {
     LockGuard guard(lock_);
-    return heap_.allocate(size, align);
+    if constexpr (requires { heap_.allocate(size, align, tag); }) {
+      return heap_.allocate(size, align, tag);
+    } else {
+      return heap_.allocate(size, align);
+    }
   }
-  [[nodiscard]] void* try_allocate(std::size_t size, std::size_t align = kDefaultAlignment) {
+  [[nodiscard]] void* try_allocate(std::size_t size, std::size_t align = kDefaultAlignment,
+                                   AllocationTag tag = AllocationTag::here()) {
     LockGuard guard(lock_);
-    return heap_.try_allocate(size, align);
+    if constexpr (requires { heap_.try_allocate(size, align, tag); }) {
+      return heap_.try_allocate(size, align, tag);
+    } else {
+      return heap_.try_allocate(size, align);
+    }
   }
   [[nodiscard]] void* allocate_zeroed(std::size_t count, std::size_t size,
-                                      std::size_t align = kDefaultAlignment) {
+                                      std::size_t align = kDefaultAlignment,
+                                      AllocationTag tag = AllocationTag::here()) {
     LockGuard guard(lock_);
-    return heap_.allocate_zeroed(count, size, align);
+    if constexpr (requires { heap_.allocate_zeroed(count, size, align, tag); }) {
+      return heap_.allocate_zeroed(count, size, align, tag);
+    } else {
+      return heap_.allocate_zeroed(count, size, align);
+    }
   }
   [[nodiscard]] void* reallocate(void* pointer, std::size_t size,
-                                 std::size_t align = kDefaultAlignment) {
+                                 std::size_t align = kDefaultAlignment,
+                                 AllocationTag tag = AllocationTag::here()) {
     LockGuard guard(lock_);
-    return heap_.reallocate(pointer, size, align);
+    if constexpr (requires { heap_.reallocate(pointer, size, align, tag); }) {
+      return heap_.reallocate(pointer, size, align, tag);
+    } else {
+      return heap_.reallocate(pointer, size, align);
+    }
   }
   void free(void* pointer) {
     LockGuard guard(lock_);

@@ -29,8 +29,9 @@ namespace keel {
 
 /// keel/global.hpp's heap as an object, for Allocator<T> and the adapters.
 struct GlobalHeap {
-  [[nodiscard]] static void* allocate(std::size_t size, std::size_t align) noexcept {
-    return global::allocate(size, align);
+  /// Out of line, so that its return address (the tag of the block) is its caller's code.
+  [[nodiscard, gnu::noinline]] static void* allocate(std::size_t size, std::size_t align) noexcept {
+    return global::allocate(size, align, __builtin_return_address(0));
   }
   static void free(void* pointer) noexcept { global::free(pointer); }
 };
