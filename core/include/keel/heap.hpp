@@ -114,11 +114,11 @@ constexpr unsigned size_class(std::size_t size) {
   return bits;
 }
 
-/// The counters behind Statistics, kept only when HeapOptions::statistics is set.
+/// The counters behind Statistics, kept only when HeapOptions::statistics is set. Free bytes are
+/// not counted: they are claimed - overhead - in use (invariant 6), so the bins need no counter.
 struct Counters {
   std::size_t claimed = 0;
   std::size_t in_use = 0;
-  std::size_t free = 0;
   std::size_t overhead = 0;
   std::size_t peak_in_use = 0;
   std::size_t min_free = 0;
@@ -393,12 +393,13 @@ class Heap {
     update_bounds();
     if constexpr (kOptions.statistics) {
       const std::size_t extent = sentinel + detail::kSentinelBytes - first;
-      if (counters_.regions == 0 && counters_.claimed == 0) {
-        counters_.min_free = counters_.free;
-      }
+      const bool first_claim = counters_.regions == 0 && counters_.claimed == 0;
       counters_.claimed += extent;
       counters_.overhead += detail::kRegionOverhead;
       ++counters_.regions;
+      if (first_claim) {
+        counters_.min_free = bytes_free();
+      }
     }
     return Span{record, sentinel + detail::kSentinelBytes - first};
   }
@@ -554,6 +555,7 @@ class Heap {
     const std::size_t new_extent = region_extent_bytes(record);
     if constexpr (kOptions.statistics) {
       counters_.claimed -= old_extent - new_extent;
+      update_peaks();
     }
     return Span{record, new_extent};
   }
@@ -604,7 +606,7 @@ class Heap {
     if constexpr (kOptions.statistics) {
       result.bytes_claimed = counters_.claimed;
       result.bytes_in_use = counters_.in_use;
-      result.bytes_free = counters_.free;
+      result.bytes_free = bytes_free();
       result.bytes_overhead = counters_.overhead;
       result.peak_bytes_in_use = counters_.peak_in_use;
       result.min_bytes_free = counters_.min_free;
@@ -943,7 +945,6 @@ class Heap {
         static_cast<std::uint16_t>(1U << (bin % detail::kSecondLevels));
     first_bitmap_ |= 1U << (bin / detail::kSecondLevels);
     if constexpr (kOptions.statistics) {
-      counters_.free += detail::bytes_of(granules);
       ++counters_.free_blocks;
     }
   }
@@ -952,11 +953,11 @@ class Heap {
   /// that it heads its bin if it has no predecessor); on a broken link they report, mark the
   /// heap broken and leave the lists as they are.
   void remove_free(std::byte* block, Word granules) {
-    remove_free_from(block, granules, detail::bin_of(granules));
+    remove_free_from(block, detail::bin_of(granules));
   }
 
   /// remove_free for a caller that knows the block's bin already.
-  [[gnu::always_inline]] void remove_free_from(std::byte* block, Word granules, unsigned bin) {
+  [[gnu::always_inline]] void remove_free_from(std::byte* block, unsigned bin) {
     const Word next = link_next(block);
     const Word prev = link_prev(block);
     if constexpr (kOptions.hardened) {
@@ -986,7 +987,6 @@ class Heap {
       }
     }
     if constexpr (kOptions.statistics) {
-      counters_.free -= detail::bytes_of(granules);
       --counters_.free_blocks;
     }
   }
@@ -1026,7 +1026,7 @@ class Heap {
       const unsigned bin = first_bin_from(detail::bin_of(start));
       if (bin != kNoBin) [[likely]] {
         std::byte* block = from_link(heads_[bin]);
-        remove_free_from(block, detail::granules_of(header_of(block)), bin);
+        remove_free_from(block, bin);
         return block;
       }
     }
@@ -1048,7 +1048,7 @@ class Heap {
         const Word size = detail::granules_of(header_of(block));
         const std::size_t gap = align > detail::kGranule ? front_gap(block, align) : 0;
         if (size >= granules + (gap >> detail::kGranuleShift)) {
-          remove_free_from(block, size, bin);
+          remove_free_from(block, bin);
           return block;
         }
         link = link_next(block);
@@ -1339,13 +1339,19 @@ class Heap {
     return prev;
   }
 
+  /// Statistics only: the bytes in free blocks, derived from the counters (invariant 6).
+  std::size_t bytes_free() const requires(kOptions.statistics) {
+    return counters_.claimed - counters_.overhead - counters_.in_use;
+  }
+
   void update_peaks() {
     if constexpr (kOptions.statistics) {
       if (counters_.in_use > counters_.peak_in_use) {
         counters_.peak_in_use = counters_.in_use;
       }
-      if (counters_.free < counters_.min_free) {
-        counters_.min_free = counters_.free;
+      const std::size_t free = bytes_free();
+      if (free < counters_.min_free) {
+        counters_.min_free = free;
       }
     }
   }
@@ -1576,9 +1582,6 @@ class Heap {
       detail::set_footer(block, rest);
       insert_free(block, rest);
     }
-    if constexpr (kOptions.statistics) {
-      update_peaks();
-    }
     return new_record;
   }
 
@@ -1597,9 +1600,6 @@ class Heap {
       detail::set_header(new_sentinel, detail::make_header(0, detail::kUsedBit));
     }
     detail::store_word(record + detail::kRegionSentinelOffset, to_link(new_sentinel));
-    if constexpr (kOptions.statistics) {
-      update_peaks();
-    }
   }
 
   RegionResult release_region(std::byte* record) {

@@ -22,14 +22,14 @@ inline constexpr unsigned kBinCount = kFirstLevels * kSecondLevels;
 static_assert(kFirstLevels <= 32, "the first-level bitmap is one 32-bit word");
 
 /// The bin that holds free blocks of `granules`. Precondition: 0 < granules <= max.
+/// Above the exact bins, with s = l - 4: bin = 16·s + (g >> s), since g >> s keeps the top five
+/// bits of g, which are 16 + sl, and 16·s + 16 = 16·fl.
 [[nodiscard]] constexpr unsigned bin_of(Word granules) {
   if (granules < kSecondLevels) {
     return granules;
   }
-  const unsigned level = highest_bit(granules);
-  const unsigned first = level - kSecondLevelBits + 1;
-  const unsigned second = (granules >> (level - kSecondLevelBits)) - kSecondLevels;
-  return first * kSecondLevels + second;
+  const unsigned shift = highest_bit(granules) - kSecondLevelBits;
+  return (shift << kSecondLevelBits) + (granules >> shift);
 }
 
 /// The smallest block size that bin `bin` holds.
