@@ -82,25 +82,6 @@ inline AllocationTag global_tag(const void* caller) {
   return caller != nullptr ? AllocationTag::code(caller) : AllocationTag{};
 }
 
-/// KEEL_GLOBAL_HEAP's calls: with the caller's tag where the heap object takes one.
-template <typename H>
-void* global_allocate(H& heap, std::size_t size, std::size_t align, const void* caller) {
-  if constexpr (requires { heap.allocate(size, align, AllocationTag{}); }) {
-    return heap.allocate(size, align, global_tag(caller));
-  } else {
-    return heap.allocate(size, align);
-  }
-}
-template <typename H>
-void* global_reallocate(H& heap, void* pointer, std::size_t size, std::size_t align,
-                        const void* caller) {
-  if constexpr (requires { heap.reallocate(pointer, size, align, AllocationTag{}); }) {
-    return heap.reallocate(pointer, size, align, global_tag(caller));
-  } else {
-    return heap.reallocate(pointer, size, align);
-  }
-}
-
 }  // namespace detail
 
 /// Installs `handler` (null restores the default) and returns the previous one. Defined by
@@ -116,11 +97,13 @@ NewFailureHandler set_new_failure_handler(NewFailureHandler handler) noexcept;
   static_assert(::keel::GlobalHeapObject<decltype(heap_object)>,                                   \
                 "KEEL_GLOBAL_HEAP needs allocate, reallocate, free and usable_size");              \
   void* keel::global::allocate(std::size_t size, std::size_t align, const void* caller) noexcept { \
-    return ::keel::detail::global_allocate(heap_object, size, align, caller);                      \
+    return ::keel::detail::allocate_tagged(heap_object, size, align,                               \
+                                           ::keel::detail::global_tag(caller));                    \
   }                                                                                                \
   void* keel::global::reallocate(void* pointer, std::size_t size, std::size_t align,               \
                                  const void* caller) noexcept {                                    \
-    return ::keel::detail::global_reallocate(heap_object, pointer, size, align, caller);           \
+    return ::keel::detail::reallocate_tagged(heap_object, pointer, size, align,                    \
+                                             ::keel::detail::global_tag(caller));                  \
   }                                                                                                \
   void keel::global::free(void* pointer) noexcept {                                                \
     (heap_object).free(pointer);                                                                   \

@@ -75,11 +75,7 @@ class Locked {
   [[nodiscard]] void* allocate(std::size_t size, std::size_t align = kDefaultAlignment,
                                AllocationTag tag = AllocationTag::here()) {
     LockGuard guard(lock_);
-    if constexpr (requires { heap_.allocate(size, align, tag); }) {
-      return heap_.allocate(size, align, tag);
-    } else {
-      return heap_.allocate(size, align);
-    }
+    return detail::allocate_tagged(heap_, size, align, tag);
   }
   [[nodiscard]] void* try_allocate(std::size_t size, std::size_t align = kDefaultAlignment,
                                    AllocationTag tag = AllocationTag::here()) {
@@ -104,11 +100,7 @@ class Locked {
                                  std::size_t align = kDefaultAlignment,
                                  AllocationTag tag = AllocationTag::here()) {
     LockGuard guard(lock_);
-    if constexpr (requires { heap_.reallocate(pointer, size, align, tag); }) {
-      return heap_.reallocate(pointer, size, align, tag);
-    } else {
-      return heap_.reallocate(pointer, size, align);
-    }
+    return detail::reallocate_tagged(heap_, pointer, size, align, tag);
   }
   void free(void* pointer) {
     LockGuard guard(lock_);

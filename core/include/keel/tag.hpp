@@ -6,6 +6,7 @@
 // the caller's return address (line 0).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace keel {
@@ -26,5 +27,31 @@ struct AllocationTag {
   [[nodiscard]] constexpr bool known() const { return file != nullptr; }
   friend constexpr bool operator==(const AllocationTag&, const AllocationTag&) = default;
 };
+
+namespace detail {
+
+/// heap.allocate with `tag` where the heap takes one (keel::Heap, Locked), without it for a
+/// caller's own heap type that does not: the one place the wrappers decide how to pass a tag on.
+template <typename H>
+void* allocate_tagged(H& heap, std::size_t size, std::size_t align, AllocationTag tag) {
+  if constexpr (requires { heap.allocate(size, align, tag); }) {
+    return heap.allocate(size, align, tag);
+  } else {
+    return heap.allocate(size, align);
+  }
+}
+
+/// heap.reallocate with `tag`, as allocate_tagged.
+template <typename H>
+void* reallocate_tagged(H& heap, void* pointer, std::size_t size, std::size_t align,
+                        AllocationTag tag) {
+  if constexpr (requires { heap.reallocate(pointer, size, align, tag); }) {
+    return heap.reallocate(pointer, size, align, tag);
+  } else {
+    return heap.reallocate(pointer, size, align);
+  }
+}
+
+}  // namespace detail
 
 }  // namespace keel
