@@ -10,8 +10,14 @@ void vApplicationMallocFailedHook(void) {
   ++failed_allocations;
 }
 
-void example_assert_failed(const char* file, int line) {
-  printf("configASSERT failed at %s:%d\n", file, line);
+void vAssertCalled(const char* file, unsigned long line) {
+  printf("configASSERT failed at %s:%lu\n", file, line);
+}
+
+void trace_heap_event(const char* what, void* address, size_t bytes) {
+  (void)what;
+  (void)address;
+  (void)bytes;
 }
 
 int main(void) {

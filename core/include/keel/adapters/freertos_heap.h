@@ -38,8 +38,27 @@
 #endif
 
 #if defined(KEEL_FREERTOS_KERNEL_HEADERS)
+/* FreeRTOS.h includes FreeRTOSConfig.h, and (in recent kernels) does so before its own
+ * extern "C" block. The configuration declares the application's C functions (vAssertCalled for
+ * configASSERT, the trace hooks): from a C++ file they must be seen as C, or the link fails.
+ * The C headers that FreeRTOSConfig.h often includes come first, outside the block, as heap_4.c
+ * includes them; their include guards keep them out of it. */
+#include <stddef.h>
+#include <stdint.h>
+#if defined(__has_include)
+#if __has_include(<stdlib.h>) && __has_include(<string.h>)
+#include <stdlib.h>
+#include <string.h>
+#endif
+#endif
+#ifdef __cplusplus
+extern "C" {
+#endif
 #include "FreeRTOS.h"
 #include "task.h"
+#ifdef __cplusplus
+}
+#endif
 #else
 #include <stddef.h>
 #include <stdint.h>
