@@ -179,12 +179,6 @@ class Heap {
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
-  /// In builds that tell host tools about blocks (detail/tools.hpp), a heap that goes away hands
-  /// its regions back to the tools as plain memory. Otherwise trivial, so that a constinit global
-  /// heap needs no registered destructor.
-  ~Heap() requires(detail::tools::kActive) { forget_regions(); }
-  ~Heap() = default;
-
   /// Hardened heaps: seeds the secret that free-list links are mangled with. Call it once,
   /// before the first claim, with entropy the kernel trusts (a hardware RNG, boot-time noise);
   /// without it the secret comes from the heap's and the first region's addresses, which an
@@ -1657,6 +1651,12 @@ class Heap {
   bool broken_ = false;
   [[no_unique_address]] std::conditional_t<kOptions.histogram, SizeHistogram, detail::NoCounters>
       histogram_{};
+#if defined(KEEL_TOOLS_ASAN) || defined(KEEL_TOOLS_VALGRIND)  // #if: clang 14 fails requires()
+ public:  // Tool builds: hands the regions back to the tools; else trivial, for constinit heaps.
+  ~Heap() {
+    forget_regions();
+  }
+#endif
 };
 
 }  // namespace keel
