@@ -4,6 +4,7 @@
 #include <new>
 
 #include "keel/detail/bits.hpp"
+#include "keel/fault.hpp"
 #include "keel/heap.hpp"
 
 struct keel_heap {
@@ -14,6 +15,25 @@ namespace {
 
 keel::Heap<>& heap_of(keel_heap* handle) {
   return handle->heap;
+}
+
+// keel.h's fault codes are keel::Fault's values.
+static_assert(KEEL_FAULT_FOREIGN_POINTER == static_cast<int>(keel::Fault::foreign_pointer));
+static_assert(KEEL_FAULT_MISALIGNED_POINTER == static_cast<int>(keel::Fault::misaligned_pointer));
+static_assert(KEEL_FAULT_DOUBLE_FREE == static_cast<int>(keel::Fault::double_free));
+static_assert(KEEL_FAULT_INVALID_POINTER == static_cast<int>(keel::Fault::invalid_pointer));
+static_assert(KEEL_FAULT_CORRUPTED_BLOCK == static_cast<int>(keel::Fault::corrupted_block));
+static_assert(KEEL_FAULT_POOL_FOREIGN == static_cast<int>(keel::Fault::pool_foreign));
+static_assert(KEEL_FAULT_POOL_DOUBLE_RELEASE == static_cast<int>(keel::Fault::pool_double_release));
+static_assert(KEEL_FAULT_BUFFER_OVERRUN == static_cast<int>(keel::Fault::buffer_overrun));
+static_assert(KEEL_FAULT_WRITE_AFTER_FREE == static_cast<int>(keel::Fault::write_after_free));
+constexpr int kLastFault = KEEL_FAULT_WRITE_AFTER_FREE;
+
+// The C handler, called through a C++ one (the two function types differ).
+constinit keel_fault_handler g_c_fault_handler = nullptr;
+
+void call_c_fault_handler(keel::Fault fault, const void* address) noexcept {
+  g_c_fault_handler(static_cast<int>(fault), address);
 }
 
 }  // namespace
@@ -90,6 +110,21 @@ int keel_validate(keel_heap* heap, const void** where) {
     *where = result.address;
   }
   return static_cast<int>(result.kind);
+}
+
+keel_fault_handler keel_set_fault_handler(keel_fault_handler handler) {
+  const keel_fault_handler previous_c = g_c_fault_handler;
+  g_c_fault_handler = handler;
+  const keel::FaultHandler previous =
+      keel::set_fault_handler(handler != nullptr ? &call_c_fault_handler : nullptr);
+  return previous == &call_c_fault_handler ? previous_c : nullptr;
+}
+
+const char* keel_fault_name(int fault) {
+  if (fault < 0 || fault > kLastFault) {
+    return "unknown";
+  }
+  return keel::to_string(static_cast<keel::Fault>(fault));
 }
 
 }  // extern "C"

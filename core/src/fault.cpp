@@ -10,16 +10,22 @@ namespace {
   __builtin_trap();
 }
 
-// Constant-initialised: no static constructor runs before it is usable.
-constinit FaultHandler g_fault_handler = &trap_on_fault;
+// Constant-initialised: no static constructor runs before they are usable. A null installed
+// handler means the default one.
+constinit FaultHandler g_fault_handler = nullptr;
+constinit FaultHandler g_default_handler = &trap_on_fault;
 constinit AllocationTag g_fault_origin{};
 
 }  // namespace
 
 FaultHandler set_fault_handler(FaultHandler handler) noexcept {
   const FaultHandler previous = g_fault_handler;
-  g_fault_handler = handler != nullptr ? handler : &trap_on_fault;
+  g_fault_handler = handler;
   return previous;
+}
+
+void set_default_fault_handler(FaultHandler handler) noexcept {
+  g_default_handler = handler != nullptr ? handler : &trap_on_fault;
 }
 
 void report_fault(Fault fault, const void* address) noexcept {
@@ -28,7 +34,7 @@ void report_fault(Fault fault, const void* address) noexcept {
 
 void report_fault(Fault fault, const void* address, AllocationTag origin) noexcept {
   g_fault_origin = origin;
-  g_fault_handler(fault, address);
+  (g_fault_handler != nullptr ? g_fault_handler : g_default_handler)(fault, address);
   g_fault_origin = AllocationTag{};
 }
 

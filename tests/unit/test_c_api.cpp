@@ -7,6 +7,9 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <string>
+
+#include "keel/fault.hpp"
 
 namespace {
 
@@ -67,6 +70,124 @@ TEST(CApi, ClaimCodes) {
   void* big = keel_malloc(heap, 7000);  // only the second region can serve it
   EXPECT_NE(big, nullptr);
   keel_free(heap, big);
+}
+
+// A C fault handler's record of its calls.
+struct CFaults {
+  int count = 0;
+  int fault = -1;
+  const void* address = nullptr;
+};
+CFaults g_c_faults;
+CFaults g_other_c_faults;
+int g_cpp_faults = 0;
+int g_default_faults = 0;
+
+extern "C" void record_c_fault(int fault, const void* address) {
+  ++g_c_faults.count;
+  g_c_faults.fault = fault;
+  g_c_faults.address = address;
+}
+extern "C" void record_other_c_fault(int fault, const void* address) {
+  ++g_other_c_faults.count;
+  g_other_c_faults.fault = fault;
+  g_other_c_faults.address = address;
+}
+void record_cpp_fault(keel::Fault /*fault*/, const void* /*address*/) noexcept {
+  ++g_cpp_faults;
+}
+void record_default_fault(keel::Fault /*fault*/, const void* /*address*/) noexcept {
+  ++g_default_faults;
+}
+
+class CFaultHandler : public ::testing::Test {
+ protected:
+  CFaultHandler() {
+    g_c_faults = {};
+    g_other_c_faults = {};
+    g_cpp_faults = 0;
+    g_default_faults = 0;
+    heap_ = keel_init(memory_.get(), 16 * 1024);
+  }
+  ~CFaultHandler() override {
+    keel_set_fault_handler(nullptr);
+    keel::set_fault_handler(nullptr);
+    keel::set_default_fault_handler(nullptr);
+  }
+  std::unique_ptr<unsigned char[]> memory_ = std::make_unique<unsigned char[]>(16 * 1024);
+  keel_heap* heap_ = nullptr;
+};
+
+TEST_F(CFaultHandler, ReceivesTheFaultCodeAndAddress) {
+  ASSERT_NE(heap_, nullptr);
+  EXPECT_EQ(keel_set_fault_handler(&record_c_fault), nullptr) << "none was installed from C";
+  void* block = keel_malloc(heap_, 40);
+  keel_free(heap_, block);
+  keel_free(heap_, block);
+  EXPECT_EQ(g_c_faults.count, 1);
+  EXPECT_EQ(g_c_faults.fault, KEEL_FAULT_DOUBLE_FREE);
+  EXPECT_EQ(g_c_faults.address, block);
+  alignas(16) static unsigned char elsewhere[32];
+  keel_free(heap_, elsewhere);
+  EXPECT_EQ(g_c_faults.count, 2);
+  EXPECT_EQ(g_c_faults.fault, KEEL_FAULT_FOREIGN_POINTER);
+  EXPECT_EQ(g_c_faults.address, elsewhere);
+  EXPECT_EQ(keel_validate(heap_, nullptr), 0) << "the bad frees changed nothing";
+}
+
+TEST_F(CFaultHandler, SaveAndRestoreRoundTrips) {
+  ASSERT_NE(heap_, nullptr);
+  keel_set_fault_handler(&record_c_fault);
+  EXPECT_EQ(keel_set_fault_handler(&record_other_c_fault), &record_c_fault);
+  alignas(16) static unsigned char elsewhere[32];
+  keel_free(heap_, elsewhere);
+  EXPECT_EQ(g_other_c_faults.count, 1);
+  EXPECT_EQ(g_c_faults.count, 0);
+  EXPECT_EQ(keel_set_fault_handler(&record_c_fault), &record_other_c_fault);
+  keel_free(heap_, elsewhere);
+  EXPECT_EQ(g_c_faults.count, 1);
+  // A handler installed from C++ is not a C function: null is returned for it.
+  keel::set_fault_handler(&record_cpp_fault);
+  EXPECT_EQ(keel_set_fault_handler(&record_other_c_fault), nullptr);
+  EXPECT_NE(keel::set_fault_handler(nullptr), nullptr) << "the C handler's trampoline";
+}
+
+TEST_F(CFaultHandler, NullRestoresTheDefaultThatAnAdapterChose) {
+  ASSERT_NE(heap_, nullptr);
+  keel::set_default_fault_handler(&record_default_fault);
+  alignas(16) static unsigned char elsewhere[32];
+  keel_set_fault_handler(&record_c_fault);
+  keel_free(heap_, elsewhere);
+  EXPECT_EQ(g_c_faults.count, 1) << "an installed handler takes precedence over the default";
+  EXPECT_EQ(g_default_faults, 0);
+  EXPECT_EQ(keel_set_fault_handler(nullptr), &record_c_fault);
+  keel_free(heap_, elsewhere);
+  EXPECT_EQ(g_default_faults, 1) << "null brings back the default, not the trap";
+  EXPECT_EQ(g_c_faults.count, 1);
+}
+
+TEST(FaultHandlers, SettingTheDefaultKeepsAnInstalledHandler) {
+  g_cpp_faults = 0;
+  g_default_faults = 0;
+  const keel::FaultHandler before = keel::set_fault_handler(&record_cpp_fault);
+  EXPECT_EQ(before, nullptr) << "nothing installed: the default is in effect";
+  keel::set_default_fault_handler(&record_default_fault);
+  keel::report_fault(keel::Fault::double_free, nullptr);
+  EXPECT_EQ(g_cpp_faults, 1);
+  EXPECT_EQ(g_default_faults, 0);
+  EXPECT_EQ(keel::set_fault_handler(before), &record_cpp_fault);
+  keel::report_fault(keel::Fault::double_free, nullptr);
+  EXPECT_EQ(g_default_faults, 1)
+      << "restoring what set_fault_handler returned restores the default";
+  keel::set_default_fault_handler(nullptr);
+}
+
+TEST(CFaultNames, MatchKeelsNames) {
+  EXPECT_EQ(std::string(keel_fault_name(KEEL_FAULT_DOUBLE_FREE)), "double_free");
+  EXPECT_EQ(std::string(keel_fault_name(KEEL_FAULT_WRITE_AFTER_FREE)), "write_after_free");
+  EXPECT_EQ(std::string(keel_fault_name(KEEL_FAULT_FOREIGN_POINTER)), "foreign_pointer");
+  EXPECT_EQ(std::string(keel_fault_name(-1)), "unknown");
+  EXPECT_EQ(std::string(keel_fault_name(KEEL_FAULT_WRITE_AFTER_FREE + 1)), "unknown");
 }
 
 }  // namespace

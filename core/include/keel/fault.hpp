@@ -15,7 +15,8 @@
 namespace keel {
 
 /// What went wrong. The address passed with it is the pointer the caller gave, or the block
-/// found damaged.
+/// found damaged. keel.h's enum keel_fault mirrors these values (core/src/c_api.cpp checks each):
+/// a new kind goes at the end, in both.
 enum class Fault : std::uint8_t {
   foreign_pointer,      ///< outside every region of the heap
   misaligned_pointer,   ///< not on the heap's 8-byte payload alignment
@@ -35,9 +36,17 @@ enum class Fault : std::uint8_t {
 /// It must not call back into the heap that reported the fault.
 using FaultHandler = void (*)(Fault fault, const void* address) noexcept;
 
-/// Installs `handler` (null restores the default, which traps) and returns the previous one.
-/// Not synchronised: install it before other threads or interrupts use keel.
+/// Installs `handler` (null restores the default) and returns the handler installed before:
+/// null if there was none and the default was in effect, so that passing the result back
+/// restores exactly what was there. Not synchronised: install it before other threads or
+/// interrupts use keel.
 FaultHandler set_fault_handler(FaultHandler handler) noexcept;
+
+/// Replaces the default, keel's trap, with `handler` (null brings the trap back). For the code
+/// that owns error reporting on a platform, such as the FreeRTOS heap adapter, which sends
+/// faults to configASSERT: a handler installed with set_fault_handler, before or after, still
+/// takes precedence. Not synchronised, as set_fault_handler.
+void set_default_fault_handler(FaultHandler handler) noexcept;
 
 /// Calls the installed handler. Used by keel's own checks; ports may use it too.
 void report_fault(Fault fault, const void* address) noexcept;

@@ -87,6 +87,34 @@ void keel_get_stats(keel_heap* heap, keel_stats* stats);
  * concerned stored in *where if where is not null. O(blocks). */
 int keel_validate(keel_heap* heap, const void** where);
 
+/* What keel found wrong, passed to the fault handler: the values of keel::Fault
+ * (keel/fault.hpp; docs/errors.md says which misuse gives which). */
+enum keel_fault {
+  KEEL_FAULT_FOREIGN_POINTER = 0,     /* outside every region of the heap */
+  KEEL_FAULT_MISALIGNED_POINTER = 1,  /* not on the heap's 8-byte payload alignment */
+  KEEL_FAULT_DOUBLE_FREE = 2,         /* the block is already free */
+  KEEL_FAULT_INVALID_POINTER = 3,     /* inside the heap, not the start of a live block */
+  KEEL_FAULT_CORRUPTED_BLOCK = 4,     /* a header, footer or link was overwritten */
+  KEEL_FAULT_POOL_FOREIGN = 5,        /* a pool was handed a pointer that is not its block */
+  KEEL_FAULT_POOL_DOUBLE_RELEASE = 6, /* a pool block was released twice */
+  KEEL_FAULT_BUFFER_OVERRUN = 7,      /* bytes past a live block were written (full checks) */
+  KEEL_FAULT_WRITE_AFTER_FREE = 8     /* a free block was written (full checks) */
+};
+
+/* A fault handler: `fault` is a keel_fault, `address` the pointer given or the block found
+ * damaged. It may return (keel then abandons the call that found the fault and leaves the heap as
+ * it was) or not return; it must not call the heap that reported the fault. */
+typedef void (*keel_fault_handler)(int fault, const void* address);
+
+/* Installs `handler` for every keel heap and pool of the program (null restores the default:
+ * a trap, or what an adapter such as the FreeRTOS heap made the default) and returns the handler
+ * installed before through this function, or null if there was none. O(1); not synchronised:
+ * install it before other threads or interrupts use keel. */
+keel_fault_handler keel_set_fault_handler(keel_fault_handler handler);
+
+/* A short lower-case name of a fault ("double_free"); "unknown" outside the enum. */
+const char* keel_fault_name(int fault);
+
 #ifdef __cplusplus
 }
 #endif
