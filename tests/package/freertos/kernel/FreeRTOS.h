@@ -1,28 +1,34 @@
 /* A stand-in for FreeRTOS's FreeRTOS.h, written for this example (no FreeRTOS source): it
- * declares what the real header (with portable.h and portmacro.h) declares for the heap, and
- * includes FreeRTOSConfig.h the way the kernel's recent FreeRTOS.h does: before its own
- * extern "C" block, so that the declarations in the configuration have the linkage of the file
- * that includes it. A C++ file must wrap FreeRTOS.h in extern "C" itself to see them as C.
- * With the real kernel, its include directories replace this folder. */
+ * declares what the real header (with portable.h and portmacro.h) declares for the heap. It
+ * includes FreeRTOSConfig.h outside any extern "C" block. FreeRTOS-Kernel versions differ here:
+ * V10.x includes it inside its extern "C" block, a newer kernel was seen to include it before;
+ * then the configuration's declarations (vAssertCalled for configASSERT, trace hooks) take the
+ * linkage of the file that includes FreeRTOS.h, and a C++ file must wrap the include in
+ * extern "C" itself. keel must work with both; this is the stricter one.
+ * With the real kernel, its include directories (include/ and the port's) replace this folder;
+ * FreeRTOSConfig.h is the application's, in its own folder (config/ here). */
 #ifndef EXAMPLE_FREERTOS_H
 #define EXAMPLE_FREERTOS_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "FreeRTOSConfig.h" /* outside any extern "C", as in the real header */
+#include "FreeRTOSConfig.h" /* outside any extern "C" */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* portmacro.h's types for a 32-bit tick. */
+/* portmacro.h's types for a 32-bit tick; the alignment and pointer type as a port sets them
+ * (64-bit ports use 16 and uint64_t). */
 typedef long BaseType_t;
 typedef uint32_t TickType_t;
 #define portMAX_DELAY ((TickType_t)0xffffffffUL)
+#ifndef portBYTE_ALIGNMENT
 #define portBYTE_ALIGNMENT 8
+#endif
 #ifndef portPOINTER_SIZE_TYPE
-#define portPOINTER_SIZE_TYPE uint32_t
+#define portPOINTER_SIZE_TYPE uintptr_t
 #endif
 
 /* FreeRTOS.h's defaults for the trace macros the heap calls. */
