@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ libgtest-dev libgmock-dev   # host build and unit tests
+  cmake make g++ libgtest-dev libgmock-dev   # host build, unit tests, the FreeRTOS Makefile example
   g++-multilib                          # the 32-bit (-m32) test build
   valgrind                              # memcheck and callgrind runs
   clang-format                          # the format check
