@@ -1,5 +1,6 @@
 // Instantiates every member of the heap templates in a freestanding translation unit, so that
 // scripts/check-freestanding.sh sees every symbol the header code can reference.
+#include "keel/cpu_cache.hpp"
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
 
@@ -21,3 +22,24 @@ void keel_freestanding_exercise(keel::Heap<>& heap, void* pointer) {
   (void)heap.check();
   heap.free(heap.reallocate(pointer, 100, 64));
 }
+
+// The per-CPU front end, where the target has the atomic exchange its locks need (not v6-M).
+#if !defined(__ARM_ARCH_6M__)
+namespace keel_freestanding {
+struct TwoCpus {
+  static constexpr unsigned kMaxCpus = 2;
+  using Saved = int;
+  static Saved mask() noexcept { return 0; }
+  static void restore(Saved /*saved*/) noexcept {}
+  static unsigned current() noexcept { return 0; }
+};
+}  // namespace keel_freestanding
+template class keel::CpuCached<keel::Heap<>, keel::SpinLock, keel_freestanding::TwoCpus>;
+
+void keel_freestanding_cpu_cache(
+    keel::CpuCached<keel::Heap<>, keel::SpinLock, keel_freestanding::TwoCpus>& front) {
+  front.walk([](const keel::BlockInfo&) {});
+  (void)front.leak_report(NullSink{});
+  (void)front.with_lock([](keel::Heap<>& heap) { return heap.check(); });
+}
+#endif
