@@ -438,6 +438,17 @@ TEST_F(FreeRtosHeap, RegionsServeRequestsAndNothingBeforeThem) {
   vPortFree(in_low);
   EXPECT_EQ(pvPortMalloc(50 * 1024), nullptr);
   EXPECT_EQ(stats().xNumberOfFreeBlocks, 2U) << "one free block per region";
+
+  // Regions keel refuses trip configASSERT, one each, and change nothing.
+  calls() = {};
+  const std::size_t free_before = xPortGetFreeHeapSize();
+  define_regions();  // both overlap the regions the heap has
+  alignas(16) static std::uint8_t tiny[8];
+  const HeapRegion_t too_small[] = {{tiny, sizeof tiny}, {nullptr, 0}};
+  vPortDefineHeapRegions(too_small);
+  EXPECT_EQ(calls().asserts, 3);
+  EXPECT_EQ(xPortGetFreeHeapSize(), free_before);
+  EXPECT_EQ(stats().xNumberOfFreeBlocks, 2U);
 }
 #else
 TEST_F(FreeRtosHeap, StaticHeapIsClaimedOnFirstUse) {
