@@ -2,7 +2,7 @@
 #
 #   cmake -DPROJECT=<dir under tests/package> -DMODE=<subdirectory|fetchcontent|package>
 #         -DKEEL_SOURCE=<keel source> -DWORK=<scratch dir> [-DRUN=ON] [-DEXPECT=<text>]
-#         [-DCOMPILER_ARGS=<;-list of -D options for the nested builds>]
+#         [-DCOMPILER_ARGS=<;-list of -D options for the nested builds>] [-DEMULATOR=<command>]
 #         [-DNM=<nm> -DNM_FILE=<built file> -DNM_REQUIRE=<symbols> -DNM_FORBID=<symbols>]
 #         -P run.cmake
 #
@@ -49,7 +49,7 @@ run_step("build ${PROJECT}" ${CMAKE_COMMAND} --build ${WORK}/build -j2)
 message(STATUS "${PROJECT} (${MODE}) built")
 
 if(RUN)
-  run_step("run ${PROJECT}" ${WORK}/build/${RUN})
+  run_step("run ${PROJECT}" ${EMULATOR} ${WORK}/build/${RUN})  # EMULATOR: see test-programs.cmake
   message(STATUS "${step_output}")
   if(DEFINED EXPECT AND NOT step_output MATCHES "${EXPECT}")
     message(FATAL_ERROR "${PROJECT} printed:\n${step_output}\nexpected: ${EXPECT}")

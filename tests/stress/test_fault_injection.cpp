@@ -287,7 +287,7 @@ class FaultInjection {
     ++totals_.allocations;
   }
 
-  std::map<std::byte*, Block>::iterator random_live() {
+  typename std::map<std::byte*, Block>::iterator random_live() {
     auto it = live_.begin();
     std::advance(it, static_cast<long>(below(static_cast<unsigned>(live_.size()))));
     return it;

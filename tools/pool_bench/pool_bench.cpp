@@ -30,7 +30,6 @@ namespace {
 
 constexpr std::size_t kTypeSizes[] = {16, 40, 96, 200};
 constexpr unsigned kTypeWeights[] = {40, 30, 20, 10};
-constexpr int kTypes = 4;
 constexpr int kBursts = 20000;
 constexpr int kMaxBurst = 32;
 /// What a message needs. keel's allocate(size) would default to alignof(max_align_t), 16 on
