@@ -66,6 +66,7 @@ const char* to_string(RegionError error) noexcept {
     case RegionError::not_a_region: return "not_a_region";
     case RegionError::not_contained: return "not_contained";
     case RegionError::cuts_live_block: return "cuts_live_block";
+    case RegionError::too_large: return "too_large";
   }
   return "unknown";
 }

@@ -52,7 +52,7 @@ constexpr std::size_t kArenas = 3;
 constexpr std::size_t kArenaBytes = 48 * 1024;
 
 /// All arenas come from one allocation: on 64-bit hosts the regions of one heap must lie in one
-/// 32 GiB window (docs/design.md section 4).
+/// 16 GiB window (docs/design.md section 4).
 struct Arenas {
   Arenas() : memory(std::make_unique<std::byte[]>(kArenas * kArenaBytes)) {
     for (std::size_t i = 0; i < kArenas; ++i) {

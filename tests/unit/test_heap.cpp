@@ -440,15 +440,68 @@ TEST(OutOfMemory, PolicyRunsOnlyForAllocateAndIsBounded) {
   EXPECT_EQ(f.heap->oom_policy().calls, 0);
   EXPECT_EQ(f.heap->allocate(1 << 20), nullptr);
   EXPECT_EQ(f.heap->oom_policy().calls, 1);
-  // A policy that always says retry without adding memory cannot hang a request.
+  // A policy that says retry without adding or freeing memory gets no second call: the search
+  // would fail the same way (issue 11, finding 6: it used to run five times).
   f.heap->oom_policy().answer = keel::OomAction::retry;
   EXPECT_EQ(f.heap->allocate(1 << 20), nullptr);
-  EXPECT_EQ(f.heap->oom_policy().calls, 1 + static_cast<int>(keel::kMaxOomRetries));
+  EXPECT_EQ(f.heap->oom_policy().calls, 2);
   // Overflowing and invalid requests never reach the policy.
   EXPECT_EQ(f.heap->allocate_zeroed(std::numeric_limits<std::size_t>::max(), 2), nullptr);
   EXPECT_EQ(f.heap->allocate(8, 3), nullptr);
   EXPECT_EQ(f.heap->allocate(std::numeric_limits<std::size_t>::max()), nullptr);
-  EXPECT_EQ(f.heap->oom_policy().calls, 1 + static_cast<int>(keel::kMaxOomRetries));
+  EXPECT_EQ(f.heap->oom_policy().calls, 2);
+}
+
+/// Claims one more small region per call, never enough for the request.
+struct DrippingOom {
+  std::byte* spare = nullptr;
+  int calls = 0;
+  template <typename H>
+  keel::OomAction on_oom(H& heap, std::size_t /*size*/, std::size_t /*align*/) {
+    const bool ok = heap.claim(Span{spare + 1024 * calls, 1024}).ok();
+    ++calls;
+    return ok ? keel::OomAction::retry : keel::OomAction::give_up;
+  }
+};
+
+TEST(OutOfMemory, PolicyThatAddsMemoryRunsAtMostTheRetryBound) {
+  auto memory = std::make_unique<std::byte[]>(4096 + 16 * 1024);
+  Heap<DrippingOom> heap;
+  ASSERT_TRUE(heap.claim(Span{memory.get(), 4096}));
+  heap.oom_policy().spare = memory.get() + 4096;
+  EXPECT_EQ(heap.allocate(8000), nullptr);
+  EXPECT_EQ(heap.oom_policy().calls, static_cast<int>(keel::kMaxOomRetries));
+  EXPECT_EQ(heap.statistics().region_count, 1U + keel::kMaxOomRetries);
+  EXPECT_EQ(heap.statistics().failed_allocations, 1U);
+  EXPECT_TRUE(heap.validate());
+}
+
+/// Frees a block the application keeps as a cache (as a kernel's shrinker would), then retries.
+struct CacheDroppingOom {
+  void* cached = nullptr;
+  int calls = 0;
+  template <typename H>
+  keel::OomAction on_oom(H& heap, std::size_t /*size*/, std::size_t /*align*/) {
+    ++calls;
+    if (cached == nullptr) {
+      return keel::OomAction::give_up;
+    }
+    heap.free(cached);
+    cached = nullptr;
+    return keel::OomAction::retry;
+  }
+};
+
+TEST(OutOfMemory, PolicyMayFreeMemoryInsteadOfAddingIt) {
+  Fixture<Heap<CacheDroppingOom>> f(8192);
+  void* cache = f.heap->allocate(5000);
+  ASSERT_NE(cache, nullptr);
+  f.heap->oom_policy().cached = cache;
+  void* block = f.heap->allocate(4000);
+  EXPECT_NE(block, nullptr) << "the retry after the policy freed memory succeeds";
+  EXPECT_EQ(f.heap->oom_policy().calls, 1);
+  f.heap->free(block);
+  EXPECT_TRUE(f.heap->validate());
 }
 
 alignas(16) std::byte g_reserve[32 * 1024];
@@ -481,7 +534,7 @@ struct GrowingOom {
 };
 
 TEST(OutOfMemory, PolicyMayClaimASecondRegion) {
-  // Both regions from one buffer: on 64-bit targets all regions of a heap lie within one 32 GiB
+  // Both regions from one buffer: on 64-bit targets all regions of a heap lie within one 16 GiB
   // window (docs/design.md section 4), which separate host allocations need not.
   auto memory = std::make_unique<std::byte[]>(4096 + 64 * 1024);
   Heap<GrowingOom> heap;

@@ -255,7 +255,7 @@ TEST(Regions, OutOfTheLinkWindowOn64Bit) {
   constexpr std::size_t kBytes = 1 << 16;
   void* near = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(near, MAP_FAILED);
-  // A second mapping 40 GiB away: beyond the 32 GiB window centred on the first region.
+  // A second mapping 40 GiB away: beyond the 16 GiB window centred on the first region.
   const std::uintptr_t far_address = address(near) + (std::uintptr_t{40} << 30);
   void* far = mmap(reinterpret_cast<void*>(far_address), kBytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -276,6 +276,126 @@ TEST(Regions, OutOfTheLinkWindowOn64Bit) {
   }
   munmap(far, kBytes);
   munmap(near, kBytes);
+}
+
+// Issue 11, finding 4: keeping all but the region's own record is not a cut into the live first
+// block. The record cannot move into a used block, so it stays: the extent returned contains keep.
+TEST(Truncate, KeepingAllButTheRecordNextToALiveFirstBlock) {
+  Buffer buffer(8192);
+  Heap<> heap;
+  const Span region = heap.claim(buffer.span(0, 8192)).extent();
+  void* first = heap.allocate(100, 8);
+  ASSERT_EQ(static_cast<std::byte*>(first), region.data + keel::detail::kRecordBytes + 4);
+  for (std::size_t cut : {std::size_t{1}, std::size_t{8}, std::size_t{16}, std::size_t{20}}) {
+    const Span keep{region.data + cut, region.size - cut};
+    const auto result = heap.truncate(region, keep);
+    ASSERT_TRUE(result) << cut << " " << keel::to_string(result.error());
+    EXPECT_EQ(result.extent(), region) << "nothing can be released: the record stays";
+  }
+  // Past the first block's header, keep would leave out part of the live block.
+  EXPECT_EQ(heap.truncate(region, Span{region.data + 28, region.size - 28}).error(),
+            RegionError::cuts_live_block);
+  heap.free(first);
+  EXPECT_TRUE(heap.validate());
+}
+
+// Issue 11, finding 4: min_bytes_free is the lowest so far, also across releasing the last region
+// (which leaves 0 bytes free) and claiming a new one.
+TEST(Statistics, MinimumFreeStaysTheLowestAcrossARelease) {
+  Buffer buffer(16384);
+  Heap<> heap;
+  const Span region = heap.claim(buffer.span(0, 8192)).extent();
+  const std::size_t first_free = heap.statistics().bytes_free;
+  EXPECT_EQ(heap.statistics().min_bytes_free, first_free) << "set by the first claim";
+  void* block = heap.allocate(4000);
+  heap.free(block);
+  const std::size_t lowest = heap.statistics().min_bytes_free;
+  EXPECT_LT(lowest, first_free);
+  ASSERT_TRUE(heap.truncate(region, Span{}));
+  EXPECT_EQ(heap.statistics().min_bytes_free, 0U) << "no memory at all is the lowest";
+  ASSERT_TRUE(heap.claim(buffer.span(0, 16384)));
+  EXPECT_EQ(heap.statistics().min_bytes_free, 0U) << "a new claim does not raise the minimum";
+}
+
+// Issue 11, finding 4: the largest region and block, as docs/design.md section 4 states them. A
+// span over the largest region is claimed as exactly Heap::max_region bytes (a record, one block
+// of 4 GiB - 8 bytes, a sentinel), the largest block serves max_request, and a region at the
+// largest size cannot be extended (too_large, not too_small).
+TEST(Regions, LargestRegionAndBlockOn64Bit) {
+  if (sizeof(void*) < 8 || keel::detail::tools::kAsan) {
+    GTEST_SKIP() << "needs a 64-bit address space (and no ASan shadow of 4 GiB)";
+  }
+  constexpr std::size_t kSpan = (std::size_t{5} << 30);
+  void* memory = mmap(nullptr, kSpan, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) {
+    GTEST_SKIP() << "no 5 GiB of address space";
+  }
+  auto* base = static_cast<std::byte*>(memory);
+  {
+    Heap<> heap;
+    const auto claimed = heap.claim(Span{base + 4096, kSpan - 8192});
+    ASSERT_TRUE(claimed);
+    EXPECT_EQ(claimed.extent().size, Heap<>::max_region);
+    EXPECT_EQ(Heap<>::max_region, (std::size_t{4} << 30) + 12);
+    EXPECT_EQ(heap.statistics().largest_free_block, Heap<>::max_request);
+    EXPECT_EQ(heap.extend(claimed.extent(), Span{base, kSpan}).error(), RegionError::too_large);
+    void* huge = heap.allocate(Heap<>::max_request, 8);  // align 16 would need a granule more
+    ASSERT_NE(huge, nullptr);
+    EXPECT_EQ(heap.allocate(8), nullptr);
+    heap.free(huge);
+    EXPECT_TRUE(heap.validate());
+  }
+  {
+    // A region 64 KiB short of the largest: growing it past the largest is refused as too_large,
+    // growing it to exactly the largest works.
+    Heap<> heap;
+    const Span region = heap.claim(Span{base + 4096, Heap<>::max_region - 65536}).extent();
+    EXPECT_EQ(heap.extend(region, Span{region.data, Heap<>::max_region + 8}).error(),
+              RegionError::too_large);
+    const auto grown = heap.extend(region, Span{region.data, Heap<>::max_region});
+    ASSERT_TRUE(grown) << keel::to_string(grown.error());
+    EXPECT_EQ(grown.extent().size, Heap<>::max_region);
+    EXPECT_TRUE(heap.validate());
+  }
+  munmap(memory, kSpan);
+}
+
+// Issue 11, finding 4: the exact link window of docs/design.md section 4. With WindowBase{w}
+// (w a multiple of 8), a region's extent may use [w + 4, w + 16 GiB - 8): every block header in
+// it then has a granule link in [1, 2^31 - 1].
+TEST(Regions, ExactLinkWindowOn64Bit) {
+  if (sizeof(void*) < 8) {
+    GTEST_SKIP() << "32-bit targets reach the whole address space";
+  }
+  constexpr std::size_t kWindow = std::size_t{16} << 30;
+  constexpr std::size_t kSpan = kWindow + 65536;
+  void* memory = mmap(nullptr, kSpan, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (memory == MAP_FAILED) {
+    GTEST_SKIP() << "no 16 GiB of address space";
+  }
+  auto* w = static_cast<std::byte*>(memory);
+  {
+    Heap<> heap{keel::WindowBase{address(w)}};
+    const auto low = heap.claim(Span{w, 4096});
+    ASSERT_TRUE(low) << keel::to_string(low.error());
+    EXPECT_EQ(low.extent().data, w + 4) << "the lowest block address has link 1";
+    const auto high = heap.claim(Span{w + kWindow - 8 - 4096, 4096});
+    ASSERT_TRUE(high) << keel::to_string(high.error());
+    EXPECT_EQ(high.extent().end(), w + kWindow - 8) << "the sentinel at the top has link 2^31 - 1";
+    void* a = heap.allocate(1000);
+    void* b = heap.allocate(2000);
+    EXPECT_NE(a, nullptr);
+    EXPECT_NE(b, nullptr);
+    heap.free(a);
+    heap.free(b);
+    EXPECT_TRUE(heap.validate());
+    // Eight bytes higher is out of reach.
+    Heap<> other{keel::WindowBase{address(w)}};
+    EXPECT_EQ(other.claim(Span{w + kWindow - 4096, 4096}).error(), RegionError::out_of_reach);
+  }
+  munmap(memory, kSpan);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@
 //   Good fit rounds a request up to the next bin boundary, so a request near the size of the
 //   largest free block may need the bounded search; with search_limit = 0 the bound is strict
 //   O(1) with no list walk at all. Links are 32-bit offsets, so on 64-bit targets all regions of
-//   one heap must lie in one 32 GiB window (section 4).
+//   one heap must lie in one 16 GiB window (section 4).
 //
 // Every public function states its cost, its outcome for null, zero and oversize input, and
 // whether it may run with interrupts masked ("IRQ-safe" below means: bounded, no blocking, fine
@@ -35,7 +35,10 @@
 #include "keel/detail/bits.hpp"
 #include "keel/detail/block.hpp"
 #include "keel/detail/checked.hpp"
+#include "keel/detail/counters.hpp"
+#include "keel/detail/fill.hpp"
 #include "keel/detail/format.hpp"
+#include "keel/detail/region.hpp"
 #include "keel/detail/tools.hpp"
 #include "keel/fault.hpp"
 #include "keel/oom.hpp"
@@ -45,106 +48,7 @@
 
 namespace keel {
 
-namespace detail {
-
-/// Values keel writes into memory it no longer uses, so that a stale pointer finds a
-/// recognisable word instead of a plausible header.
-enum class Pattern : Word {
-  freed_header = 0x0DEADF00U,  ///< a header absorbed by a merge (USED clear, size impossible)
-};
-
-/// Bytes written into memory under Checking::full, and checked later.
-enum class Fill : std::uint8_t {
-  freed = 0xDF,  ///< the inside of every free block; checked when the memory is handed out again
-  slack = 0xAC,  ///< between the end of a request and the block's trailer; checked at free
-};
-
-/// Fills `bytes` at `address` with `fill`. The range may be poisoned for AddressSanitizer (free
-/// memory, a slack): it is opened for the write and closed again.
-inline void fill_bytes(std::byte* address, std::size_t bytes, Fill fill) {
-  tools::give_back(address, bytes);
-  __builtin_memset(address, static_cast<int>(fill), bytes);
-  tools::hide(address, bytes);
-}
-
-/// Fills the slack of a live block. It stays poisoned for AddressSanitizer (which sees live blocks
-/// at the size asked for) but addressable for valgrind (which sees them at their usable size and
-/// keeps that view when the block is resized in place).
-/// For a request of size 0 the first byte stays visible to ASan (detail/tools.hpp, on_allocate).
-inline void fill_slack(std::byte* address, std::size_t bytes, std::size_t size) {
-  tools::give_back(address, bytes);
-  __builtin_memset(address, static_cast<int>(Fill::slack), bytes);
-  const std::size_t visible = size == 0 && bytes != 0 ? 1 : 0;
-  tools::hide_from_asan(address + visible, bytes - visible);
-}
-
-/// Whether checked memory is free (hidden from the caller) or the slack of a live block.
-enum class Checked : bool { free_memory, live_slack };
-
-/// The first byte in [address, address + bytes) that is not `fill`, or null. The range is left
-/// as the tools saw it: hidden (free memory) or visible to valgrind only (a live block's slack).
-inline const std::byte* first_mismatch(const std::byte* address, std::size_t bytes, Fill fill,
-                                       Checked what = Checked::free_memory,
-                                       std::size_t keep_visible = 0) {
-  tools::give_back(address, bytes);
-  const std::byte* found = nullptr;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    if (address[i] != static_cast<std::byte>(fill)) {
-      found = address + i;
-      break;
-    }
-  }
-  if (what == Checked::live_slack) {
-    // keep_visible: the first byte of a size-0 block stays visible (detail/tools.hpp).
-    const std::size_t visible = keep_visible < bytes ? keep_visible : bytes;
-    tools::hide_from_asan(address + visible, bytes - visible);
-  } else {
-    tools::hide(address, bytes);
-  }
-  return found;
-}
-
-/// The size class of a request for the histogram: 0 for size 0, else 1 + floor(log2(size)).
-constexpr unsigned size_class(std::size_t size) {
-  unsigned bits = 0;
-  while (size != 0 && bits < SizeHistogram::kClasses - 1) {
-    ++bits;
-    size >>= 1;
-  }
-  return bits;
-}
-
-/// The counters behind Statistics, kept only when HeapOptions::statistics is set. Free bytes are
-/// not counted: they are claimed - overhead - in use (invariant 6), so the bins need no counter.
-struct Counters {
-  std::size_t claimed = 0;
-  std::size_t in_use = 0;
-  std::size_t overhead = 0;
-  std::size_t peak_in_use = 0;
-  std::size_t min_free = 0;
-  std::size_t live = 0;
-  std::uint64_t total = 0;
-  std::uint64_t failed = 0;
-  std::size_t free_blocks = 0;
-  std::size_t regions = 0;
-};
-struct NoCounters {};
-
-/// Region record payload: three links after the record's header (docs/design.md section 2).
-inline constexpr std::size_t kRegionNextOffset = 4;
-inline constexpr std::size_t kRegionPrevOffset = 8;
-inline constexpr std::size_t kRegionSentinelOffset = 12;
-inline constexpr Word kRecordGranules = 2;
-inline constexpr std::size_t kRecordBytes = bytes_of(kRecordGranules);
-inline constexpr std::size_t kSentinelBytes = kHeaderBytes;
-inline constexpr std::size_t kRegionOverhead = kRecordBytes + kSentinelBytes;
-/// The least extent a region can have: record, one minimum block, sentinel.
-inline constexpr std::size_t kMinRegionBytes =
-    kRecordBytes + bytes_of(kMinBlockGranules) + kSentinelBytes;
-
-}  // namespace detail
-
-/// Fixes the 32 GiB link window of a heap on a 64-bit target (docs/design.md section 4).
+/// Fixes the 16 GiB link window of a heap on a 64-bit target (docs/design.md section 4).
 struct WindowBase {
   std::uintptr_t address;
 };
@@ -164,10 +68,12 @@ class Heap {
   static constexpr std::size_t max_request = detail::kMaxRequest - trailer_bytes;
   /// The least span that claim accepts (plus up to 14 bytes of alignment slack).
   static constexpr std::size_t min_region = detail::kMinRegionBytes;
+  /// The largest extent of one region (4 GiB + 12 bytes): claim trims a larger span to it.
+  static constexpr std::size_t max_region = detail::kMaxRegionBytes;
 
   constexpr Heap() = default;
   constexpr explicit Heap(Oom oom) : oom_(oom) {}
-  /// On 64-bit targets, links reach 32 GiB from `base`; without it, from the first region.
+  /// On 64-bit targets, links reach 16 GiB from `base`; without it, from the first region.
   constexpr explicit Heap(WindowBase base, Oom oom = Oom{}) : oom_(oom) {
     if constexpr (kWindowFloats) {
       base_ = detail::align_down(base.address, detail::kGranule) - detail::kHeaderBytes;
@@ -230,8 +136,9 @@ class Heap {
     return pointer;
   }
 
-  /// Frees a block. null is ignored. O(1), IRQ-safe. With checking on, a pointer that is not a
-  /// live block of this heap is reported through the fault hook and the heap is not changed.
+  /// Frees a block. null is ignored. O(1), IRQ-safe; with checking on and regions that leave gaps
+  /// between them, O(regions) to find the pointer's region. With checking on, a pointer that is
+  /// not a live block of this heap is reported through the fault hook and the heap is not changed.
   void free(void* pointer) {
     if (pointer == nullptr) {
       return;
@@ -301,7 +208,11 @@ class Heap {
                                          AllocationTag tag = AllocationTag::here()) {
     const Operation operation(*this);
     std::byte* block = nullptr;
-    if (pointer == nullptr || !accept_live_pointer(pointer, block) || size > max_request) {
+    if (pointer == nullptr || !accept_live_pointer(pointer, block)) {
+      return false;
+    }
+    if (size > max_request) {
+      count_failure(size);
       return false;
     }
     return resize_in_place(block, granules_for_request(size), size, tag);
@@ -322,7 +233,7 @@ class Heap {
   // ---------------------------------------------------------------------------------------------
   // Regions. Each is O(regions) (to check overlaps) and not meant for interrupt context.
 
-  /// Adds a region. The span is trimmed inward to the block alignment, and to 4 GiB.
+  /// Adds a region. The span is trimmed inward to the block alignment, and to max_region.
   /// Returns the extent used, or why not: null_span (null or wrapping), too_small (less than
   /// min_region after trimming), overlaps (meets a region of this heap), out_of_reach (64-bit:
   /// outside the link window).
@@ -365,13 +276,13 @@ class Heap {
     std::byte* record = as_pointer(first);
     std::byte* end = as_pointer(sentinel);
     detail::tools::hide(record, sentinel + detail::kSentinelBytes - first);
-    if constexpr (kOptions.hardened) {
+    if constexpr (kOptions.hardened || kFull) {
+      // One heap's check words must not vouch for another's blocks (issue 11, finding 1).
       if (secret_ == 0) {
         secret_ = static_cast<Word>((address_of(this) ^ first) * 0x9E3779B1U) | 1U;
       }
     }
-    detail::set_header(record, detail::make_header(detail::kRecordGranules,
-                                                   detail::kUsedBit | detail::kPrevUsedBit));
+    detail::set_header(record, detail::kRecordHeader);
     set_region_links(record, first_region_, nullptr, end);
     if (first_region_ != nullptr) {
       set_region_prev(first_region_, record);
@@ -384,14 +295,15 @@ class Heap {
     detail::set_header(end, detail::make_header(0, detail::kUsedBit));
     fill_free_interior(block, granules);
     insert_free(block, granules);
+    ++releases_;
     update_bounds();
     if constexpr (kOptions.statistics) {
       const std::size_t extent = sentinel + detail::kSentinelBytes - first;
-      const bool first_claim = counters_.regions == 0 && counters_.claimed == 0;
       counters_.claimed += extent;
       counters_.overhead += detail::kRegionOverhead;
       ++counters_.regions;
-      if (first_claim) {
+      if (!counters_.claimed_once) {
+        counters_.claimed_once = true;
         counters_.min_free = bytes_free();
       }
     }
@@ -401,7 +313,8 @@ class Heap {
   /// Grows `region` (an extent returned by claim, extend or truncate) to `grown`, at either or
   /// both ends. The new memory becomes free and merges with its neighbour. Returns the new
   /// extent, or: not_a_region, not_contained (grown does not contain region), too_small (adds
-  /// less than one 16-byte block at both ends), overlaps, out_of_reach.
+  /// less than one 16-byte block at both ends), too_large (past max_region), overlaps,
+  /// out_of_reach.
   RegionResult extend(Span region, Span grown) {
     const Operation operation(*this);
     std::byte* record = find_region(region);
@@ -430,9 +343,8 @@ class Heap {
     if (new_first == address_of(record) && new_sentinel == address_of(sentinel)) {
       return RegionError::too_small;
     }
-    if ((new_sentinel - new_first - detail::kRecordBytes) >> detail::kGranuleShift >
-        detail::kMaxBlockGranules) {
-      return RegionError::too_small;  // cannot happen below 4 GiB; refuse rather than wrap
+    if (new_sentinel + detail::kSentinelBytes - new_first > detail::kMaxRegionBytes) {
+      return RegionError::too_large;
     }
     if (!in_window(base_, new_first, new_sentinel + detail::kSentinelBytes)) {
       return RegionError::out_of_reach;
@@ -496,11 +408,14 @@ class Heap {
     }
     std::byte* first_block = record + detail::kRecordBytes;
     // Front: the record moves up into the first block, which must be free.
-    if (new_first > address_of(record)) {
-      const Word header = header_of(first_block);
-      if ((header & detail::kUsedBit) != 0) {
+    if (new_first > address_of(record) && (header_of(first_block) & detail::kUsedBit) != 0) {
+      if (new_first > address_of(first_block)) {
         return RegionError::cuts_live_block;
       }
+      new_first = address_of(record);  // only the record would go, and it cannot move: it stays
+    }
+    if (new_first > address_of(record)) {
+      const Word header = header_of(first_block);
       const std::uintptr_t free_end =
           address_of(first_block) + detail::bytes_of(detail::granules_of(header));
       if (new_first + detail::kRecordBytes > free_end) {
@@ -680,9 +595,9 @@ class Heap {
  private:
   enum class CallOom : bool { no, yes };
   static constexpr bool kWindowFloats = sizeof(std::uintptr_t) > 4;
-  /// Half the 32 GiB reach of a 32-bit granule link.
+  /// Half the 16 GiB reach of a granule link below 2^31 (docs/design.md section 4).
   static constexpr std::uintptr_t kHalfWindow =
-      kWindowFloats ? std::uintptr_t{1} << (kWindowFloats ? 34U : 0U) : 0;
+      kWindowFloats ? std::uintptr_t{1} << (kWindowFloats ? 33U : 0U) : 0;
   static constexpr unsigned kLargestScan = 32;
   static constexpr unsigned kNoBin = detail::kBinCount;
 
@@ -709,8 +624,10 @@ class Heap {
   /// On 32-bit targets every address has one (docs/design.md section 4).
   static bool in_window(std::uintptr_t base, std::uintptr_t first, std::uintptr_t end) {
     if constexpr (kWindowFloats) {
-      constexpr std::uintptr_t kReach = static_cast<std::uintptr_t>(0xFFFFFFFFU)
-                                        << detail::kGranuleShift;
+      // The last header (the sentinel, at end - 4) may have link 2^31 - 1.
+      constexpr std::uintptr_t kReach =
+          (static_cast<std::uintptr_t>(detail::kMaxLink) << detail::kGranuleShift) +
+          detail::kSentinelBytes;
       return first >= base + detail::kGranule && end - base <= kReach;
     } else {
       (void)base;
@@ -854,12 +771,13 @@ class Heap {
   }
 
   /// Checking::full: the part of a former free block [free_block, free_end) that the live block
-  /// `block` now covers must still hold the freed fill. Reports a write after free otherwise.
-  static void check_reused(std::byte* block, const std::byte* free_block,
-                           const std::byte* free_end) {
+  /// [block, block_end) now covers must still hold the freed fill. Reports a write after free
+  /// otherwise.
+  static void check_reused(std::byte* block, const std::byte* block_end,
+                           const std::byte* free_block, const std::byte* free_end) {
     if constexpr (kFull) {
       const std::byte* low = detail::payload_of(block);
-      const std::byte* high = block_end(block);
+      const std::byte* high = block_end;
       const std::byte* interior_low = free_block + detail::kPrevLinkOffset + 4;
       const std::byte* interior_high = free_end - detail::kHeaderBytes;
       low = low > interior_low ? low : interior_low;
@@ -872,6 +790,7 @@ class Heap {
       }
     } else {
       (void)block;
+      (void)block_end;
       (void)free_block;
       (void)free_end;
     }
@@ -904,9 +823,11 @@ class Heap {
 
   // --- free-list links (mangled with the secret in hardened heaps) -------------------------------
   Word link_next(const std::byte* block) const { return detail::next_link(block) ^ mask(); }
-  Word link_prev(const std::byte* block) const { return detail::prev_link(block) ^ mask(); }
+  Word link_prev(const std::byte* block) const { return detail::prev_link(block) ^ (mask() >> 1); }
   void set_link_next(std::byte* block, Word link) { detail::set_next_link(block, link ^ mask()); }
-  void set_link_prev(std::byte* block, Word link) { detail::set_prev_link(block, link ^ mask()); }
+  void set_link_prev(std::byte* block, Word link) {
+    detail::set_prev_link(block, link ^ (mask() >> 1));  // stored doubled: below 2^31
+  }
   Word mask() const {
     if constexpr (kOptions.hardened) {
       return secret_;
@@ -1094,7 +1015,7 @@ class Heap {
     }
     detail::set_header(block,
                        detail::make_header(size_granules, detail::kUsedBit | prev_used | padded));
-    check_reused(block, original, detail::next_block(original, original_size));
+    check_reused(block, block_end(block), original, detail::next_block(original, original_size));
     if constexpr (kOptions.statistics) {
       counters_.in_use += detail::bytes_of(size_granules + consumed_pad);
       ++counters_.live;
@@ -1132,7 +1053,10 @@ class Heap {
         break;
       }
       static_assert(OomPolicyFor<Oom, Heap>, "Oom must have OomAction on_oom(Heap&, size, align)");
-      if (oom_.on_oom(*this, size, align) != OomAction::retry) {
+      // A retry only after the policy freed or added memory: otherwise the search would fail
+      // the same way again (docs/design.md section 6).
+      const Word releases = releases_;
+      if (oom_.on_oom(*this, size, align) != OomAction::retry || releases_ == releases) {
         break;
       }
     }
@@ -1156,6 +1080,7 @@ class Heap {
   /// filled the block's inside; the metadata words a merge absorbs are filled here.
   void make_free(std::byte* start, Word granules, Word prev_used) {
     constexpr std::size_t kLinkEnd = detail::kPrevLinkOffset + 4;
+    ++releases_;
     std::byte* next = detail::next_block(start, granules);
     const Word next_header = header_of(next);
     if ((next_header & detail::kUsedBit) == 0) {
@@ -1256,7 +1181,7 @@ class Heap {
       detail::set_header(after, header_of(after) | detail::kPrevUsedBit);
     }
     detail::set_header(block, detail::make_header(final_size, flags));
-    check_reused(block, next, detail::next_block(next, next_granules));
+    check_reused(block, block_end(block), next, detail::next_block(next, next_granules));
     if constexpr (kOptions.statistics) {
       counters_.in_use += detail::bytes_of(final_size - old_granules);
       update_peaks();
@@ -1301,14 +1226,21 @@ class Heap {
     }
     const std::size_t old_usable = detail::usable_bytes(old_granules);
     const std::size_t kept = old_size < size ? old_size : size;
+    // Checking::full: what the grown block takes of both free neighbours must still hold the
+    // freed fill, checked before the contents move over it (issue 11, finding 3).
+    const Word final_size = total - wanted >= detail::kMinBlockGranules ? wanted : total;
+    std::byte* const grown_end = detail::next_block(prev, final_size);
+    check_reused(prev, grown_end, prev, block);
+    if (next_granules != 0) {
+      check_reused(prev, grown_end, next, detail::next_block(next, next_granules));
+    }
     // The tools: the old block goes, the new one (at the left neighbour) comes; the bytes moved
     // are opened for the memmove first.
     detail::tools::on_free(detail::payload_of(block), old_usable);
     detail::tools::give_back(detail::payload_of(prev),
                              kept + static_cast<std::size_t>(block - prev));
     __builtin_memmove(detail::payload_of(prev), detail::payload_of(block), kept);
-    Word final_size = total;
-    if (total - wanted >= detail::kMinBlockGranules) {
+    if (final_size == wanted) {
       std::byte* rest = detail::next_block(prev, wanted);
       detail::set_header(rest, detail::make_header(total - wanted, detail::kPrevUsedBit));
       detail::set_footer(rest, total - wanted);
@@ -1317,7 +1249,6 @@ class Heap {
       if (next_granules == 0) {
         detail::set_header(next, next_header & ~detail::kPrevUsedBit);
       }
-      final_size = wanted;
     } else {
       std::byte* after = detail::next_block(prev, total);
       detail::set_header(after, header_of(after) | detail::kPrevUsedBit);
@@ -1350,16 +1281,18 @@ class Heap {
     }
   }
 
-  /// The O(1) checks on a pointer passed to free, reallocate or usable_size
-  /// (docs/design.md section 7), and with Checking::full the block's trailer. On success sets
-  /// `block`.
+  /// The checks on a pointer passed to free, reallocate, try_resize_in_place or usable_size
+  /// (docs/design.md section 7), and with Checking::full the block's trailer. O(1) when the
+  /// heap's regions leave no gap between them, else O(regions). On success sets `block`.
   [[gnu::always_inline]] bool accept_live_pointer(void* pointer, std::byte*& block) const {
     block = detail::block_of(pointer);
     if constexpr (kOptions.checking == Checking::none) {
       return true;
     } else {
       const std::uintptr_t address = address_of(pointer);
-      if (address < low_ + detail::kRecordBytes + detail::kHeaderBytes || address >= high_) {
+      std::uintptr_t limit = high_;  // the end of the region around the pointer
+      if (address < low_ + detail::kRecordBytes + detail::kHeaderBytes || address >= high_ ||
+          (!gapless_ && (limit = region_end_around(address)) == 0)) {
         report_fault(Fault::foreign_pointer, pointer);
         return false;
       }
@@ -1369,26 +1302,12 @@ class Heap {
       }
       const Word header = header_of(block);
       const Word granules = detail::granules_of(header);
-      if ((header & detail::kUsedBit) == 0 || (kFull && header == kFreedFillWord)) {
-        // A freed PADDED block's header became the free block's previous-link word; the free
-        // block itself starts one granule lower, at the old pad.
-        const bool freed =
-            looks_free(block, header) ||
-            looks_free(block - detail::kGranule, header_of(block - detail::kGranule));
-        report_fault(freed ? Fault::double_free : Fault::invalid_pointer, pointer);
-        return false;
-      }
-      if (granules < detail::kMinBlockGranules ||
-          granules > ((high_ - address_of(block)) >> detail::kGranuleShift) ||
-          (header_of(detail::next_block(block, granules)) & detail::kPrevUsedBit) == 0) {
-        report_fault(Fault::invalid_pointer, pointer);
-        return false;
-      }
-      if ((header & detail::kPaddedBit) != 0 &&
-          header_of(block - detail::kGranule) !=
-              (detail::make_header(detail::kPadGranules, detail::kUsedBit) |
-               (header_of(block - detail::kGranule) & detail::kPrevUsedBit))) {
-        report_fault(Fault::invalid_pointer, pointer);
+      if ((header & detail::kUsedBit) == 0 || (kFull && header == kFreedFillWord) ||
+          granules < detail::kMinBlockGranules ||
+          granules > ((limit - address_of(block)) >> detail::kGranuleShift) ||
+          (header_of(detail::next_block(block, granules)) & detail::kPrevUsedBit) == 0 ||
+          ((header & detail::kPaddedBit) != 0 && !pad_intact(block))) {
+        report_bad_pointer(pointer, limit);
         return false;
       }
       if constexpr (kFull) {
@@ -1396,6 +1315,36 @@ class Heap {
       }
       return true;
     }
+  }
+
+  /// A PADDED block's pad: one used granule right in front of it.
+  static bool pad_intact(const std::byte* block) {
+    const Word pad = header_of(block - detail::kGranule);
+    return pad == (detail::make_header(detail::kPadGranules, detail::kUsedBit) |
+                   (pad & detail::kPrevUsedBit));
+  }
+
+  /// Reports a pointer that failed accept_live_pointer's block checks: double_free if the bytes
+  /// at it are the trace of a freed block, else invalid_pointer. Off the hot path.
+  [[gnu::noinline, gnu::cold]] void report_bad_pointer(void* pointer, std::uintptr_t limit) const {
+    const std::byte* block = detail::block_of(pointer);
+    const std::byte* front = block - detail::kGranule;
+    // A freed PADDED block's free block starts one granule lower, at the old pad: its old header
+    // is that block's previous link, whose low bit is always clear (detail/block.hpp).
+    const bool freed =
+        looks_free(block, header_of(block), limit) || looks_free(front, header_of(front), limit);
+    report_fault(freed ? Fault::double_free : Fault::invalid_pointer, pointer);
+  }
+
+  /// The end of the region that holds `address` past its record, or 0 if none does. O(regions).
+  std::uintptr_t region_end_around(std::uintptr_t address) const {
+    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+      const std::uintptr_t end = address_of(region_sentinel(record)) + detail::kSentinelBytes;
+      if (address > address_of(record) && address < end) {
+        return end;
+      }
+    }
+    return 0;
   }
 
   /// Leaves a recognisable word where the header of a freed block was, for double-free
@@ -1412,7 +1361,7 @@ class Heap {
   /// (Checking::full), or a free block's header (used bit clear, and the size repeated in the
   /// block's last word). A live block's header is none of these, even when its last word happens
   /// to hold its size.
-  bool looks_free(const std::byte* block, Word header) const {
+  bool looks_free(const std::byte* block, Word header, std::uintptr_t limit) const {
     if (header == static_cast<Word>(detail::Pattern::freed_header)) {
       return true;
     }
@@ -1421,7 +1370,7 @@ class Heap {
     }
     const Word granules = detail::granules_of(header);
     return (header & detail::kUsedBit) == 0 && granules >= detail::kMinBlockGranules &&
-           granules <= ((high_ - address_of(block)) >> detail::kGranuleShift) &&
+           granules <= ((limit - address_of(block)) >> detail::kGranuleShift) &&
            detail::load_word(block + detail::bytes_of(granules) - detail::kHeaderBytes) == granules;
   }
   std::size_t largest_free_block() const {
@@ -1449,7 +1398,7 @@ class Heap {
     return region_link_target(*this, detail::load_word(record + detail::kRegionNextOffset));
   }
   std::byte* region_prev(const std::byte* record) const {
-    return region_link_target(*this, detail::load_word(record + detail::kRegionPrevOffset));
+    return region_link_target(*this, detail::load_word(record + detail::kRegionPrevOffset) >> 1);
   }
   std::byte* region_sentinel(const std::byte* record) const {
     return from_link(detail::load_word(record + detail::kRegionSentinelOffset));
@@ -1460,11 +1409,11 @@ class Heap {
   Word link_or_zero(const std::byte* block) const { return block == nullptr ? 0 : to_link(block); }
   void set_region_links(std::byte* record, std::byte* next, std::byte* prev, std::byte* sentinel) {
     detail::store_word(record + detail::kRegionNextOffset, link_or_zero(next));
-    detail::store_word(record + detail::kRegionPrevOffset, link_or_zero(prev));
+    detail::store_word(record + detail::kRegionPrevOffset, link_or_zero(prev) << 1);
     detail::store_word(record + detail::kRegionSentinelOffset, to_link(sentinel));
   }
   void set_region_prev(std::byte* record, std::byte* prev) {
-    detail::store_word(record + detail::kRegionPrevOffset, link_or_zero(prev));
+    detail::store_word(record + detail::kRegionPrevOffset, link_or_zero(prev) << 1);  // doubled
   }
   void set_region_next(std::byte* record, std::byte* next) {
     detail::store_word(record + detail::kRegionNextOffset, link_or_zero(next));
@@ -1509,15 +1458,20 @@ class Heap {
     return nullptr;
   }
 
+  /// The lowest and highest address of all regions, and whether the regions tile that range
+  /// (then an address inside it is inside a region, and free checks it in O(1)).
   void update_bounds() {
     low_ = ~std::uintptr_t{0};
     high_ = 0;
+    std::uintptr_t total = 0;
     for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
       const std::uintptr_t low = address_of(record);
       const std::uintptr_t high = low + region_extent_bytes(record);
       low_ = low < low_ ? low : low_;
       high_ = high > high_ ? high : high_;
+      total += high - low;
     }
+    gapless_ = first_region_ != nullptr && total == high_ - low_;
   }
 
   /// Points the neighbours of a record (and the list head) at its new address.
@@ -1525,8 +1479,7 @@ class Heap {
     std::byte* next = region_next(old_record);
     std::byte* prev = region_prev(old_record);
     std::byte* sentinel = region_sentinel(old_record);
-    detail::set_header(new_record, detail::make_header(detail::kRecordGranules,
-                                                       detail::kUsedBit | detail::kPrevUsedBit));
+    detail::set_header(new_record, detail::kRecordHeader);
     set_region_links(new_record, next, prev, sentinel);
     if (next != nullptr) {
       set_region_prev(next, new_record);
@@ -1641,6 +1594,11 @@ class Heap {
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = ~std::uintptr_t{0};
   std::uintptr_t high_ = 0;
+  /// The regions tile [low_, high_) with no gap between them.
+  bool gapless_ = false;
+  /// Counts the times memory became free (free, shrink, claim, extend), so that the OOM loop
+  /// retries only after its policy made a change.
+  Word releases_ = 0;
   [[no_unique_address]] std::conditional_t<kOptions.statistics, detail::Counters,
                                            detail::NoCounters>
       counters_{};

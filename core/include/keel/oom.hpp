@@ -6,7 +6,8 @@
 //
 // It runs with the heap's lock held (when the heap is wrapped in Locked), may call the heap's
 // claim and extend, and must not allocate from the same heap. It returns retry after adding
-// memory, or give_up. A request calls it at most kMaxOomRetries times. try_allocate never calls it.
+// or freeing memory, or give_up. A request searches again only if the policy said retry and memory
+// became free since it was called; at most kMaxOomRetries times. try_allocate never calls it.
 #pragma once
 
 #include <concepts>

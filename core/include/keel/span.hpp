@@ -28,11 +28,12 @@ enum class RegionError : std::uint8_t {
   null_span,        ///< a null pointer, or a span whose end wraps around the address space
   too_small,        ///< smaller than the least region (docs/design.md section 2), or adds nothing
   overlaps,         ///< overlaps a region this heap already has
-  out_of_reach,     ///< outside the heap's 32 GiB offset window (64-bit targets only)
+  out_of_reach,     ///< outside the heap's 16 GiB offset window (64-bit targets only)
   not_a_region,     ///< the span given as a region is not the exact extent of one of this heap's
   not_contained,    ///< the extent to grow to does not contain the region, or the one to keep is
                     ///< not inside it
   cuts_live_block,  ///< truncating would release memory that a live block uses
+  too_large,        ///< extending would make the region larger than Heap::max_region
 };
 
 /// Returns a short lower-case name for a region error ("overlaps").

@@ -3,9 +3,10 @@
 //  used block (g granules = 8·g bytes)          free block (g >= 2 granules)
 //  byte 0      4                      8g          byte 0      4        8        12        8g-4   8g
 //  +-----------+----------------------+           +-----------+--------+--------+- ... --+------+
-//  |  header   | payload (8g-4 bytes) |           |  header   |  next  |  prev  | unused | size |
+//  |  header   | payload (8g-4 bytes) |           |  header   |  next  | prev·2 | unused | size |
 //  +-----------+----------------------+           +-----------+--------+--------+- ... --+------+
-//   block ≡ 4 (mod 8), payload ≡ 0 (mod 8)         next, prev: 32-bit granule offsets; footer = g
+//   block ≡ 4 (mod 8), payload ≡ 0 (mod 8)         next, prev: granule offsets below 2^31;
+//                                                  prev is stored doubled (low bit 0); footer = g
 //
 //  header word:  bits 31..3 size in granules | bit 2 PADDED | bit 1 PREV_USED | bit 0 USED
 //
@@ -42,6 +43,8 @@ inline constexpr Word kFlagBits = 7U;
 inline constexpr unsigned kSizeShift = 3;  ///< the size sits above the three flags
 inline constexpr Word kMaxBlockGranules = (Word{1} << 29) - 1;
 
+/// The largest granule link: links are stored doubled in the previous-link word.
+inline constexpr Word kMaxLink = (Word{1} << 31) - 1;
 inline constexpr std::size_t kNextLinkOffset = 4;  ///< free block: offset of the next link
 inline constexpr std::size_t kPrevLinkOffset = 8;  ///< free block: offset of the previous link
 
@@ -106,14 +109,18 @@ inline void set_footer(std::byte* block, Word granules) {
 [[nodiscard]] inline Word next_link(const std::byte* block) {
   return load_word(block + kNextLinkOffset);
 }
+/// The previous link is stored doubled, so that the word's low bit, where a header keeps USED, is
+/// always clear: a PADDED block freed next to a used block becomes a free block that starts at
+/// its old pad, and its old header word is then this link. A second free of the block must find
+/// a header that says free (docs/design.md sections 1 and 7). Links are below 2^31.
 [[nodiscard]] inline Word prev_link(const std::byte* block) {
-  return load_word(block + kPrevLinkOffset);
+  return load_word(block + kPrevLinkOffset) >> 1U;
 }
 inline void set_next_link(std::byte* block, Word link) {
   store_word(block + kNextLinkOffset, link);
 }
 inline void set_prev_link(std::byte* block, Word link) {
-  store_word(block + kPrevLinkOffset, link);
+  store_word(block + kPrevLinkOffset, link << 1U);
 }
 
 /// Granules of the block that serves `size` bytes: ceil((size + header) / 8), at least 2.

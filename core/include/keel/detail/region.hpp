@@ -1,0 +1,37 @@
+// keel/detail/region.hpp: the layout of a region (docs/design.md section 2).
+//
+//  [record block: 2 granules, USED] [blocks ...] [sentinel: 4-byte header, size 0, USED]
+//
+// The record's payload holds three 32-bit granule links: the next and previous regions of the
+// heap and the region's sentinel. The previous-region link sits where a block header could be
+// (at 4 mod 8) and is stored doubled, like a free block's previous link (detail/block.hpp), so
+// that it never reads as a used header.
+#pragma once
+
+#include <cstddef>
+
+#include "keel/detail/block.hpp"
+
+namespace keel::detail {
+
+/// Region record payload: three links after the record's header (docs/design.md section 2).
+inline constexpr std::size_t kRegionNextOffset = 4;
+inline constexpr std::size_t kRegionPrevOffset = 8;
+inline constexpr std::size_t kRegionSentinelOffset = 12;
+inline constexpr Word kRecordGranules = 2;
+/// The record's header: USED and PREV_USED with size 0, like a sentinel, so that a pointer into a
+/// record is never taken for a live block (free rejects a size below two granules). The record's
+/// extent is kRecordBytes all the same.
+inline constexpr Word kRecordHeader = make_header(0, kUsedBit | kPrevUsedBit);
+inline constexpr std::size_t kRecordBytes = bytes_of(kRecordGranules);
+inline constexpr std::size_t kSentinelBytes = kHeaderBytes;
+inline constexpr std::size_t kRegionOverhead = kRecordBytes + kSentinelBytes;
+/// The least extent a region can have: record, one minimum block, sentinel.
+inline constexpr std::size_t kMinRegionBytes =
+    kRecordBytes + bytes_of(kMinBlockGranules) + kSentinelBytes;
+/// The largest extent of one region: a record, one block of the largest size, a sentinel
+/// (4 GiB + 12 bytes). claim trims a larger span to it.
+inline constexpr std::size_t kMaxRegionBytes =
+    kRecordBytes + bytes_of(kMaxBlockGranules) + kSentinelBytes;
+
+}  // namespace keel::detail
