@@ -489,8 +489,8 @@ TYPED_TEST(Errors, PointerIntoARegionRecord) {
   } else {
     alignas(4096) static std::byte memory[3 * 4096];
     for (const bool window_at_arena : {false, true}) {
-      auto heap = window_at_arena ? std::make_unique<typename TestFixture::HeapT>(keel::WindowBase{
-                                        reinterpret_cast<std::uintptr_t>(memory)})
+      auto heap = window_at_arena ? std::make_unique<typename TestFixture::HeapT>(
+                                        keel::WindowBase{reinterpret_cast<std::uintptr_t>(memory)})
                                   : std::make_unique<typename TestFixture::HeapT>();
       std::byte* records[3] = {};
       for (std::size_t i = 0; i < 3; ++i) {
