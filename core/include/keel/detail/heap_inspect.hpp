@@ -28,8 +28,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   std::size_t live = 0;
   const std::byte* previous_record = nullptr;
   for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
-    if (!in_heap(address_of(record)) ||
-        header_of(record) != kRecordHeader ||
+    if (!in_heap(address_of(record)) || header_of(record) != kRecordHeader ||
         region_prev(record) != previous_record) {
       return fail(Violation::region_broken, record);
     }
