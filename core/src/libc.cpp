@@ -11,8 +11,16 @@
 // - malloc aligns to keel::kDefaultAlignment (alignof(max_align_t)); malloc(0) returns a unique
 //   pointer; free(null) does nothing; a pointer that is not a live block goes to keel's fault hook.
 // - Failures return null (posix_memalign: an error code) and, in a hosted build, set errno to
-//   ENOMEM, or EINVAL for an alignment that is not a power of two.
+//   ENOMEM, or EINVAL for an alignment no block can have.
+// - memalign, aligned_alloc and newlib's _memalign_r take any alignment, as glibc 2.36 does
+//   (programs rely on it): up to malloc's own (0 included) they return a malloc block, and a
+//   larger alignment that is not a power of two is rounded up to one (24 gives 32). Only an
+//   alignment above the largest power of two fails, with EINVAL. posix_memalign stays strict
+//   (EINVAL unless a power of two and a multiple of sizeof(void*)), as in glibc. glibc 2.38 and
+//   later make aligned_alloc strict too; C17 allows either.
 // - valloc and pvalloc use KEEL_LIBC_PAGE_SIZE (default 4096).
+// - malloc_usable_size asks keel::global::usable_size, which for a live block needs no lock: a
+//   global heap should answer it without one (keel::hosted::ProcessHeap does).
 //
 // Compiled without the compiler's malloc builtins (-fno-builtin), so that calloc's memset is not
 // turned back into a call to calloc.
@@ -104,12 +112,22 @@ void* reallocate_array(void* pointer, std::size_t count, std::size_t size, const
   return reallocate(pointer, total, caller);
 }
 
+/// memalign's alignment rule (glibc 2.36, see the top of the file): malloc's alignment up to
+/// kDefaultAlignment, else `align` rounded up to a power of two; EINVAL above the largest one.
 void* allocate_aligned(std::size_t align, std::size_t size, const void* caller) {
-  if (!keel::detail::is_power_of_two(align)) {
+  if (align <= kDefaultAlignment) {
+    return allocate(size, caller);
+  }
+  constexpr std::size_t kLargestAlignment = ~(~std::size_t{0} >> 1U);
+  if (align > kLargestAlignment) {
     set_errno(Error::invalid);
     return nullptr;
   }
-  return checked(keel::global::allocate(size, align, caller));
+  std::size_t rounded = kDefaultAlignment;
+  while (rounded < align) {
+    rounded <<= 1U;
+  }
+  return checked(keel::global::allocate(size, rounded, caller));
 }
 
 void* allocate_pages(std::size_t size, const void* caller) {

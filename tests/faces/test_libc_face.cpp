@@ -144,10 +144,12 @@ TEST(LibcFace, AlignedForms) {
   EXPECT_EQ(posix_memalign(&untouched, 24, 100), EINVAL);
   EXPECT_EQ(posix_memalign(&untouched, 2, 100), EINVAL) << "less than sizeof(void*)";
   EXPECT_EQ(untouched, &pointer);
-  errno = 0;
-  g_sink = std::aligned_alloc(24, 100);
-  EXPECT_EQ(g_sink, nullptr);
-  EXPECT_EQ(errno, EINVAL);
+  // aligned_alloc and memalign round an alignment up to a power of two, as glibc 2.36 does
+  // (tests/hosted/test_libc_compat.cpp has the rest of glibc's rules).
+  void* rounded = std::aligned_alloc(24, 100);
+  ASSERT_NE(rounded, nullptr);
+  EXPECT_TRUE(aligned_to(rounded, 32));
+  std::free(rounded);
 
   void* page = valloc(10);
   ASSERT_NE(page, nullptr);
