@@ -7,11 +7,13 @@
 //      reserve, which its OOM episode claims as region 2; claim any further ranges;
 //   3. kernel code on the heap through operator new and std containers; two provoked faults
 //      (double free, foreign pointer) that keel must report;
-//   4. start the other cores (INIT-SIPI-SIPI) and run the multi-core stress on all of them;
+//   4. start the other cores (INIT-SIPI-SIPI) and run the multi-core stress on all of them, on
+//      the per-CPU front end (cpu_heap.hpp, keel::CpuCached) with cross-core frees;
 //   5. with `bench` on the command line, measure throughput on 1, 2 and 4 cores;
-//   6. validate the heap, print its statistics and the leak report; exit 0 (pass) or 1.
+//   6. validate both heaps, print their statistics and the leak report; exit 0 (pass) or 1.
 // Command line (-append): stress=N (steps per core, default 20000), seed=N, min_ranges=N,
-// nodemo (skip step 2's workload), bench, bench_rounds=N, bench_repeats=N, icount (set by
+// nodemo (skip step 2's workload), bench, bench_ms=N (per core and run, default 100),
+// bench_repeats=N, icount (set by
 // run-kernel.sh --icount: the TSC counts instructions),
 // fault=page|ud|triple|hang (end the run the wrong way on purpose, to test the exception report
 // and the harness).
@@ -20,6 +22,7 @@
 #include <memory>
 #include <vector>
 
+#include "cpu_heap.hpp"
 #include "demo.hpp"
 #include "keel/lock.hpp"
 #include "kernel_heap.hpp"
@@ -34,6 +37,9 @@
 namespace {
 
 using demo::print;
+
+/// The per-CPU front end's region, taken from the kernel heap.
+constexpr std::size_t kCpuHeapBytes = std::size_t{32} << 20;
 using keel::port::x86::command_line_has;
 using keel::port::x86::command_line_number;
 using namespace kernel;
@@ -100,7 +106,7 @@ void use_containers(Verdict& verdict) {
 }
 
 /// keel reports a double free and a foreign pointer through its fault hook, and the heap is
-/// unchanged.
+/// unchanged; the same through the per-CPU front end, where the freed block sits in a cache.
 void provoke_faults(Verdict& verdict) {
   void* block = heap().allocate(64);
   heap().free(block);
@@ -112,6 +118,19 @@ void provoke_faults(Verdict& verdict) {
   expect_faults(0);
   verdict.check(faults_seen() - before == 2, "double free and foreign pointer reported");
   verdict.check(validate_heap("after the provoked faults"), "the heap is intact after them");
+
+  void* cached = cpu_heap().allocate(64);
+  cpu_heap().free(cached);  // into this core's cache
+  const std::size_t cached_before = cpu_heap().statistics().blocks_cached;
+  expect_faults(2);
+  cpu_heap().free(cached);  // double free into the cache
+  cpu_heap().free(&not_from_the_heap);
+  expect_faults(0);
+  verdict.check(faults_seen() - before == 4,
+                "per-CPU caches: double free into a cache and foreign pointer reported");
+  verdict.check(cpu_heap().statistics().blocks_cached == cached_before &&
+                    check_cpu_heap("after the provoked faults", 0),
+                "per-CPU caches: intact after them");
 }
 
 /// Ends the run the wrong way on purpose, so that the tests can check that the exception
@@ -196,6 +215,11 @@ void run_stress(Verdict& verdict, unsigned cores) {
   verdict.check(totals.corruptions == 0, "no damaged block, misalignment or invalid heap");
   verdict.check(totals.failed_allocations == 0, "no allocation failed");
   verdict.check(totals.heap_allocations + totals.reallocations != 0, "the stress ran");
+  print_cpu_heap_statistics("   per-CPU front end after the stress");
+  print("   %llu blocks given back by drain() of another core's cache during the stress\n",
+        static_cast<unsigned long long>(totals.drained));
+  verdict.check(check_cpu_heap("after the stress", 0),
+                "per-CPU front end: validate(), exact statistics, every block freed");
 }
 
 }  // namespace
@@ -235,12 +259,15 @@ int main() {
   print("   %zu range(s), %zu region(s), %zu MiB claimed\n", memory.count, after_demo.region_count,
         after_demo.bytes_claimed >> 20);
   verdict.check(after_demo.region_count >= memory.count, "every range is a region");
+  verdict.check(init_cpu_heap(kCpuHeapBytes),
+                "the per-CPU front end has a region of its own (32 MiB from the heap)");
 
   print("\n== 7. Kernel code on keel: operator new, std containers, faults\n");
   const std::size_t baseline = heap().statistics().live_allocations;
   use_containers(verdict);
   provoke_faults(verdict);
   print_lock_costs();
+  print_cpu_heap_costs();
 
   const unsigned online = start_application_cores();
   print("\n   started the application cores (INIT-SIPI-SIPI): %u of %u online\n", online,
@@ -250,12 +277,19 @@ int main() {
 
   if (command_line_has("bench")) {
     print("\n== 9. Throughput on 1, 2 and 4 cores\n");
-    const auto rounds = static_cast<std::uint32_t>(command_line_number("bench_rounds", 400));
+    const auto milliseconds = static_cast<std::uint32_t>(command_line_number("bench_ms", 100));
     const auto repeats = static_cast<unsigned>(command_line_number("bench_repeats", 5));
-    verdict.check(run_throughput(rounds, repeats), "every throughput run allocated everything");
+    verdict.check(run_throughput(milliseconds, repeats),
+                  "every throughput run allocated everything; the front end checks out");
   }
 
   print("\n== 10. Final report\n");
+  print_cpu_heap_statistics("per-CPU front end at the end, before its caches are drained");
+  for (unsigned cpu = 0; cpu < online; ++cpu) {
+    (void)cpu_heap().drain(cpu);  // cores going offline give their caches back
+  }
+  verdict.check(check_cpu_heap("at the end", 0) && cpu_heap().statistics().blocks_cached == 0,
+                "per-CPU front end: validate(), exact statistics, no leak, caches drained");
   verdict.check(validate_heap("at the end"), "validate() at the end");
   print_statistics("heap at the end", heap().statistics());
   verdict.check(report_leaks(baseline) == 0, "no leak");

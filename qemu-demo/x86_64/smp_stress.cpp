@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "barrier.hpp"
+#include "cpu_heap.hpp"
 #include "keel/pool.hpp"
 #include "kernel_heap.hpp"
 #include "random.hpp"
@@ -25,6 +26,7 @@ constexpr std::size_t kPoolBlockBytes = 96;
 constexpr std::size_t kPoolBytes = 64 * 1024;
 constexpr std::size_t kPoolBitmapWords = keel::BlockPool::bitmap_words(kPoolBytes / 16);
 constexpr std::uint32_t kValidateEvery = 1024;
+constexpr std::uint32_t kDrainEvery = 2048;  // each core drains the next core's cache this often
 constexpr std::uint32_t kVectorEvery = 128;
 constexpr std::uint32_t kTimerPeriod = 40000;  // APIC timer ticks (bus clock / 16)
 
@@ -45,6 +47,7 @@ struct alignas(64) CoreCounters {
   std::uint64_t timer_allocations;  // the timer handler touches only the timer_ fields
   std::uint64_t timer_failures;
   std::uint64_t validations;
+  std::uint64_t drained;
   std::uint64_t failed_allocations;
   std::uint64_t corruptions;
   std::uint64_t start;
@@ -123,7 +126,7 @@ bool aligned(const void* pointer, std::size_t align) {
 void allocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::uint8_t tag) {
   const std::size_t size = pick_size(random);
   const std::size_t align = pick_align(random);
-  auto* data = static_cast<std::byte*>(heap().allocate(size, align));
+  auto* data = static_cast<std::byte*>(cpu_heap().allocate(size, align));
   if (data == nullptr) {
     ++counters.failed_allocations;
     return;
@@ -139,7 +142,7 @@ void allocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::uint
 
 void free_slot(CoreCounters& counters, Slot& slot) {
   check_block(counters, slot);
-  heap().free(slot.data);
+  cpu_heap().free(slot.data);
   ++counters.heap_frees;
   slot = Slot{};
 }
@@ -147,7 +150,7 @@ void free_slot(CoreCounters& counters, Slot& slot) {
 void reallocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::uint8_t tag) {
   check_block(counters, slot);
   const std::size_t size = pick_size(random);
-  auto* data = static_cast<std::byte*>(heap().reallocate(slot.data, size, slot.align));
+  auto* data = static_cast<std::byte*>(cpu_heap().reallocate(slot.data, size, slot.align));
   if (data == nullptr) {
     ++counters.failed_allocations;  // the old block is still valid
     return;
@@ -166,7 +169,7 @@ void reallocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::ui
 void send_message(CoreCounters& counters, unsigned cpu, unsigned cores, Random& random,
                   std::uint8_t tag) {
   const std::size_t size = sizeof(MessageHeader) + 1 + random.below(256);
-  auto* data = static_cast<std::byte*>(heap().allocate(size));
+  auto* data = static_cast<std::byte*>(cpu_heap().allocate(size));
   if (data == nullptr) {
     ++counters.failed_allocations;
     return;
@@ -178,7 +181,7 @@ void send_message(CoreCounters& counters, unsigned cpu, unsigned cores, Random& 
   std::byte* empty = nullptr;
   if (!g_mailbox[(cpu + 1) % cores].compare_exchange_strong(empty, data,
                                                             std::memory_order_release)) {
-    heap().free(data);
+    cpu_heap().free(data);
     ++counters.heap_frees;
   }
 }
@@ -195,7 +198,7 @@ void receive_message(CoreCounters& counters, unsigned cpu) {
     ++counters.corruptions;
     print("   stress: message from another core damaged at %p\n", static_cast<void*>(data));
   }
-  heap().free(data);
+  cpu_heap().free(data);
   ++counters.heap_frees;
   ++counters.cross_core_frees;
 }
@@ -240,7 +243,7 @@ void pool_step(CoreCounters& counters, keel::BlockPool& pool, Slot (&blocks)[kPo
 void on_timer(unsigned cpu) noexcept {
   CoreCounters& counters = g_counters[cpu];
   const std::size_t size = 32 + (counters.timer_allocations % 8) * 16;
-  auto* data = static_cast<std::byte*>(heap().allocate(size));
+  auto* data = static_cast<std::byte*>(cpu_heap().allocate(size));
   if (data == nullptr) {
     ++counters.timer_failures;
     return;
@@ -249,7 +252,7 @@ void on_timer(unsigned cpu) noexcept {
   if (!holds(data, size, 0x5A)) {
     ++counters.timer_failures;
   }
-  heap().free(data);
+  cpu_heap().free(data);
   ++counters.timer_allocations;
 }
 
@@ -293,9 +296,20 @@ void stress_core(unsigned cpu, void* context) noexcept {
     }
     if (cpu == 0 && step % kValidateEvery == kValidateEvery - 1) {
       ++counters.validations;
+      const keel::ValidationResult cached = cpu_heap().validate();
+      const keel::CacheStatistics s = cpu_heap().statistics();
+      if (!cached.ok() || s.heap.bytes_in_use != s.bytes_in_use + s.bytes_cached ||
+          s.heap.live_allocations != s.live_allocations + s.blocks_cached) {
+        ++counters.corruptions;
+        print("   stress: the per-CPU front end does not check out: %s at %p\n",
+              keel::to_string(cached.kind), cached.address);
+      }
       if (!validate_heap("during the stress")) {
         ++counters.corruptions;
       }
+    }
+    if (step % kDrainEvery == kDrainEvery - 1 && job.cores > 1) {
+      counters.drained += cpu_heap().drain((cpu + 1) % job.cores);  // another core's cache
     }
   }
   counters.end = keel::port::x86::read_tsc();
@@ -357,6 +371,7 @@ StressTotals run_smp_stress(unsigned cores, std::uint32_t iterations, std::uint6
     totals.vector_rounds += c.vector_rounds;
     totals.timer_allocations += c.timer_allocations;
     totals.validations += c.validations;
+    totals.drained += c.drained;
     totals.failed_allocations += c.failed_allocations + c.timer_failures;
     totals.corruptions += c.corruptions;
     first_start = c.start < first_start ? c.start : first_start;

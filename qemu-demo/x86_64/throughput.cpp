@@ -6,6 +6,7 @@
 #include <new>
 
 #include "barrier.hpp"
+#include "cpu_heap.hpp"
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
 #include "keel/pool.hpp"
@@ -36,6 +37,7 @@ enum class Target : std::uint8_t {
   shared_spin_heap,
   per_core_pool,
   per_core_heap,
+  cpu_cached,
 };
 
 /// Two more shared heaps (a 4 MiB region each), to tell the costs apart: the port's ticket lock
@@ -87,7 +89,7 @@ struct Fixed {
 
 struct Job {
   Target target;
-  std::uint32_t rounds;
+  std::uint64_t ticks;  // how long each core runs, in TSC ticks
   std::size_t sizes[kBatch];
   unsigned order[kBatch];
 };
@@ -102,12 +104,14 @@ struct alignas(64) CoreTime {
 constinit CoreTime g_times[MAX_CPUS] = {};
 constinit Barrier g_barrier;
 
+/// Rounds of kBatch allocations and kBatch frees until `job.ticks` have passed on this core.
 template <typename Allocate, typename Free>
 void timed_loop(const Job& job, CoreTime& time, Allocate&& allocate, Free&& free) {
   void* blocks[kBatch] = {};
   g_barrier.arrive_and_wait();
   time.start = keel::port::x86::read_tsc();
-  for (std::uint32_t round = 0; round < job.rounds; ++round) {
+  std::uint64_t rounds = 0;
+  do {
     for (unsigned i = 0; i < kBatch; ++i) {
       blocks[i] = allocate(job.sizes[i]);
       time.failures += blocks[i] == nullptr ? 1 : 0;
@@ -115,9 +119,10 @@ void timed_loop(const Job& job, CoreTime& time, Allocate&& allocate, Free&& free
     for (unsigned i = 0; i < kBatch; ++i) {
       free(blocks[job.order[i]]);
     }
-  }
-  time.end = keel::port::x86::read_tsc();
-  time.operations = std::uint64_t{2} * kBatch * job.rounds;
+    ++rounds;
+    time.end = keel::port::x86::read_tsc();
+  } while (time.end - time.start < job.ticks);
+  time.operations = std::uint64_t{2} * kBatch * rounds;
 }
 
 void bench_core(unsigned cpu, void* context) noexcept {
@@ -164,6 +169,11 @@ void bench_core(unsigned cpu, void* context) noexcept {
       heap().free(memory);
       break;
     }
+    case Target::cpu_cached:
+      timed_loop(
+          job, time, [](std::size_t size) { return cpu_heap().allocate(size); },
+          [](void* block) { cpu_heap().free(block); });
+      break;
   }
 }
 
@@ -206,13 +216,14 @@ const char* name_of(Target target) {
     case Target::shared_spin_heap: return "shared heap (keel::SpinLock)";
     case Target::per_core_pool: return "per-core BlockPool";
     case Target::per_core_heap: return "per-core Heap";
+    case Target::cpu_cached: return "per-CPU caches (CpuCached)";
   }
   return "?";
 }
 
 }  // namespace
 
-bool run_throughput(std::uint32_t rounds, unsigned repeats) {
+bool run_throughput(std::uint32_t milliseconds, unsigned repeats) {
   if (repeats > kMaxRepeats) {
     repeats = kMaxRepeats;
   }
@@ -220,7 +231,6 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
     repeats = 1;
   }
   Job job{};
-  job.rounds = rounds;
   Random random(0x5EED);
   for (unsigned i = 0; i < kBatch; ++i) {
     job.sizes[i] = 16 + random.below(497);
@@ -233,10 +243,11 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
     job.order[j] = value;
   }
   const std::uint64_t hz = keel::port::x86::tsc_frequency_hz();
+  job.ticks = hz / 1000 * milliseconds;
   print(
-      "throughput: %u x allocate (16..512 B) then %u x free, %lu rounds per core; median of %u "
-      "runs; TSC %llu MHz (measured against the PIT)\n",
-      kBatch, kBatch, static_cast<unsigned long>(rounds), repeats,
+      "throughput: rounds of %u x allocate (16..512 B) then %u x free, for %lu ms per core and "
+      "run; median of %u runs (min..max); TSC %llu MHz (measured against the PIT)\n",
+      kBatch, kBatch, static_cast<unsigned long>(milliseconds), repeats,
       static_cast<unsigned long long>(hz / 1'000'000));
   print("   %-30s %5s  %-22s %13s %8s %9s\n", "target", "cores", "Mops/s (min..max)",
         "ticks/op/core", "scaling", "wakes/kop");
@@ -247,7 +258,7 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
   ok = ok && ticket_side.ok() && spin_side.ok();
   for (const Target target :
        {Target::shared_heap, Target::shared_ticket_heap, Target::shared_spin_heap,
-        Target::per_core_pool, Target::per_core_heap}) {
+        Target::per_core_pool, Target::per_core_heap, Target::cpu_cached}) {
     job.target = target;
     std::uint64_t single_rate = 1;
     for (const unsigned cores : {1U, 2U, 4U}) {
@@ -291,6 +302,9 @@ bool run_throughput(std::uint32_t rounds, unsigned repeats) {
     }
   }
   ok = ok && ticket_side.release() && spin_side.release();
+  // The front end's caches go back, and nothing is left behind.
+  cpu_heap().drain_all();
+  ok = check_cpu_heap("after the throughput runs", 0) && ok;
   return ok;
 }
 

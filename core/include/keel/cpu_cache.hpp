@@ -184,6 +184,9 @@ class CpuCached {
   static constexpr unsigned kBatch = kOptions.batch;
   /// Regions whose blocks free can check without the heap lock (others go to the heap).
   static constexpr unsigned kRegionsSeen = 8;
+  /// Blocks of up to this many granules are cached (one more than the largest class: the heap
+  /// does not split off a single granule).
+  static constexpr Word kLargestCachedBlock = kLargestGranules + 1;
 
   static_assert(kMaxCpus >= 1);
   static_assert(kOptions.largest_block % detail::kGranule == 0 &&
@@ -529,6 +532,26 @@ class CpuCached {
   using Cache = detail::CpuCache<kCaching ? kClasses : 1>;
   enum class CallOom : bool { no, yes };
 
+  /// class_up and class_down (detail/cache_classes.hpp) for every cached size, by granules: one
+  /// load on the fast paths instead of a few shifts.
+  struct ClassTable {
+    std::uint8_t of[kLargestCachedBlock + 1];
+  };
+  static constexpr ClassTable make_table(bool up) {
+    ClassTable table{};
+    for (Word granules = detail::kMinBlockGranules; granules <= kLargestCachedBlock; ++granules) {
+      const Word bounded = granules < kLargestGranules ? granules : kLargestGranules;
+      table.of[granules] =
+          static_cast<std::uint8_t>(up ? detail::class_up(bounded) : detail::class_down(bounded));
+    }
+    return table;
+  }
+  static constexpr ClassTable kClassUpTable = make_table(true);
+  static constexpr ClassTable kClassDownTable = make_table(false);
+  static constexpr const std::uint8_t (&kClassUp)[kLargestCachedBlock + 1] = kClassUpTable.of;
+  static constexpr const std::uint8_t (&kClassDown)[kLargestCachedBlock + 1] = kClassDownTable.of;
+  static_assert(kClasses <= 0xFF);
+
   /// For the duration of one call: the running CPU's interrupts masked and its cache locked.
   /// `cache` is null for a heap that does not cache, or a CPU index out of range (the call then
   /// goes to the heap).
@@ -620,21 +643,44 @@ class CpuCached {
   void* allocate_with(std::size_t size, std::size_t align, AllocationTag tag, CallOom call_oom) {
     const Masked masked(*this);
     Cache* cache = masked.cache;
-    void* pointer = nullptr;
     if (cache != nullptr && size <= largest_cached && align <= kCacheAlignment &&
-        detail::is_power_of_two(align)) {
-      const unsigned index = detail::class_up(detail::granules_for(size));
+        detail::is_power_of_two(align)) [[likely]] {
+      const unsigned index = kClassUp[detail::granules_for(size)];
       bool broken = false;
-      pointer = pop(*cache, index, size, broken);
-      if (pointer != nullptr || broken) {
-        ++(pointer != nullptr ? cache->hits : cache->failures);
-        cache->allocations += pointer != nullptr ? 1 : 0;
+      void* pointer = pop(*cache, index, size, broken);
+      if (pointer != nullptr) [[likely]] {
+        ++cache->hits;
+        ++cache->allocations;
         return pointer;
       }
-      pointer = heap_call([&] { return refill(*cache, index, size, call_oom); });
-    } else {
-      pointer = heap_call([&] { return heap_allocate(size, align, tag, call_oom); });
+      if (broken) {
+        ++cache->failures;
+        return nullptr;
+      }
+      return refill_or_reclaim(cache, index, size, call_oom);
     }
+    return allocate_from_heap(cache, size, align, tag, call_oom);
+  }
+
+  /// An empty class: a refill under the heap lock, and if the heap cannot serve it, a reclaim and
+  /// one more try. Out of line, to keep the cache hit short.
+  [[gnu::noinline]] void* refill_or_reclaim(Cache* cache, unsigned index, std::size_t size,
+                                            CallOom call_oom) {
+    void* pointer = heap_call([&] { return refill(*cache, index, size, call_oom); });
+    if (pointer == nullptr) {
+      reclaim(cache);
+      pointer = heap_call(
+          [&] { return heap_allocate(size, kCacheAlignment, AllocationTag{}, call_oom); });
+    }
+    ++(pointer != nullptr ? cache->allocations : cache->failures);
+    return pointer;
+  }
+
+  /// A request the caches do not serve (or a CPU they do not know: `cache` null), under the heap
+  /// lock; if the heap cannot serve it, a reclaim and one more try.
+  [[gnu::noinline]] void* allocate_from_heap(Cache* cache, std::size_t size, std::size_t align,
+                                             AllocationTag tag, CallOom call_oom) {
+    void* pointer = heap_call([&] { return heap_allocate(size, align, tag, call_oom); });
     if (pointer == nullptr && kCaching && size <= H::max_request) {
       reclaim(cache);
       pointer = heap_call([&] { return heap_allocate(size, align, tag, call_oom); });
@@ -673,9 +719,8 @@ class CpuCached {
       Word granules = 0;
       Word pad = 0;
       header_facts(more, granules, pad);
-      const unsigned into =
-          detail::class_down(granules < kLargestGranules ? granules : kLargestGranules);
-      if (cache.count[into] == kCapacity) {
+      const unsigned into = granules <= kLargestCachedBlock ? kClassDown[granules] : index;
+      if (granules > kLargestCachedBlock || cache.count[into] == kCapacity) {
         heap_.free(more);
         break;
       }
@@ -710,7 +755,9 @@ class CpuCached {
       std::byte* next = detail::cached_next(payload);
       if constexpr (H::options.checking != Checking::none) {
         // A write after free into a cached block, or a broken list: the heap's checks cannot see
-        // it, so the cache looks at the mark of every block it hands out and of the next one.
+        // it, so the cache looks at the mark of every block it hands out and of the next one
+        // (which must lie inside the heap before it is read), so that a bad link never becomes
+        // the head of a list.
         if (!marked(payload) ||
             (next != nullptr && !(region_end_around(next) != 0 && marked(next)))) {
           broken = true;
@@ -834,8 +881,7 @@ class CpuCached {
         return;
       }
     }
-    const unsigned index =
-        detail::class_down(granules < kLargestGranules ? granules : kLargestGranules);
+    const unsigned index = kClassDown[granules];
     if (cache.count[index] == kCapacity) {
       lock_.lock();
       (void)flush(cache, index, kBatch);
@@ -859,11 +905,11 @@ class CpuCached {
       const Word header = detail::load_live_word(payload - detail::kHeaderBytes);
       granules = detail::granules_of(header);
       pad = (header & detail::kPaddedBit) != 0 ? detail::kPadGranules : 0;
-      return (header & detail::kUsedBit) != 0 && granules <= kLargestGranules + 1;
+      return (header & detail::kUsedBit) != 0 && granules <= kLargestCachedBlock;
     } else {
       const std::uintptr_t end = region_end_around(payload);
       return end != 0 && plausible_live_block(payload, end, granules, pad) &&
-             granules <= kLargestGranules + 1;
+             granules <= kLargestCachedBlock;
     }
   }
 
@@ -903,9 +949,9 @@ class CpuCached {
     }
     const unsigned count = region_count_.load(std::memory_order_relaxed);
     for (unsigned index = 0; index < count && index < kRegionsSeen; ++index) {
-      const std::uintptr_t begin = regions_[index].begin.load(std::memory_order_relaxed);
+      const std::uintptr_t first = regions_[index].first.load(std::memory_order_relaxed);
       const std::uintptr_t end = regions_[index].end.load(std::memory_order_relaxed);
-      if (address >= begin + detail::kRecordBytes + detail::kHeaderBytes && address < end) {
+      if (address >= first && address < end) {
         return end;
       }
     }
@@ -952,9 +998,7 @@ class CpuCached {
   /// hands the block out or gives it back.
   Word mark_of(const std::byte* payload) const {
     const auto address = reinterpret_cast<std::uintptr_t>(payload);
-    Word mixed = static_cast<Word>(address >> detail::kGranuleShift) * 0x9E3779B1U;
-    mixed ^= mixed >> 16U;
-    return (mixed * 0x85EBCA77U) ^ secret_;
+    return (static_cast<Word>(address >> detail::kGranuleShift) * 0x9E3779B1U) ^ secret_;
   }
   bool marked(const std::byte* payload) const {
     return detail::load_word(payload + detail::kCacheMarkOffset) == mark_of(payload);
@@ -970,7 +1014,8 @@ class CpuCached {
       unsigned count = 0;
       heap_.for_each_region([&](Span region) {
         if (count < kRegionsSeen) {
-          regions_[count].begin.store(reinterpret_cast<std::uintptr_t>(region.begin()),
+          regions_[count].first.store(reinterpret_cast<std::uintptr_t>(region.begin()) +
+                                          detail::kRecordBytes + detail::kHeaderBytes,
                                       std::memory_order_relaxed);
           regions_[count].end.store(reinterpret_cast<std::uintptr_t>(region.end()),
                                     std::memory_order_relaxed);
@@ -1009,9 +1054,8 @@ class CpuCached {
         bool cached = false;
         const Word granules =
             static_cast<Word>((info.size + detail::kHeaderBytes) >> detail::kGranuleShift);
-        if (info.used && granules <= kLargestGranules + 1) {
-          const unsigned index =
-              detail::class_down(granules < kLargestGranules ? granules : kLargestGranules);
+        if (info.used && granules <= kLargestCachedBlock) {
+          const unsigned index = kClassDown[granules];
           for (Cache& cache : caches_) {
             std::byte*& cursor = cache.scan[index];
             while (cursor != nullptr && cursor < payload) {
@@ -1080,7 +1124,7 @@ class CpuCached {
   L lock_{};
   /// The heap's regions as last seen under its lock (free's range check, update_bounds).
   struct Extent {
-    std::atomic<std::uintptr_t> begin{0};
+    std::atomic<std::uintptr_t> first{0};  ///< the lowest payload address: past the record
     std::atomic<std::uintptr_t> end{0};
   };
   Extent regions_[kRegionsSeen] = {};

@@ -33,7 +33,9 @@ constinit CoreFunction g_job_function = nullptr;
 constinit void* g_job_context = nullptr;
 constinit unsigned g_job_count = 0;
 constinit std::atomic<std::uint32_t> g_generation{0};
-constinit std::atomic<unsigned> g_job_acknowledged{0};
+// Jobs finished by application cores, counted forever (each value stored once: x86/wait.hpp), so
+// that the bootstrap core can sleep until the count it waits for.
+constinit std::atomic<std::uint32_t> g_job_acknowledged{0};
 
 // QEMU's firmware configuration device (docs/specs/fw_cfg.txt in QEMU's source).
 constexpr std::uint16_t kFwCfgSelector = 0x510;
@@ -74,7 +76,8 @@ std::uint8_t fw_cfg_byte() {
     if (index < g_job_count) {
       g_job_function(index, g_job_context);
     }
-    g_job_acknowledged.fetch_add(1, std::memory_order_acq_rel);
+    const std::uint32_t done = g_job_acknowledged.fetch_add(1, std::memory_order_seq_cst) + 1;
+    wake_sleepers(g_job_acknowledged, done);
   }
 }
 
@@ -158,12 +161,21 @@ void run_on_cores(unsigned count, CoreFunction function, void* context) noexcept
   g_job_function = function;
   g_job_context = context;
   g_job_count = count;
-  g_job_acknowledged.store(0, std::memory_order_relaxed);
+  const std::uint32_t done = g_job_acknowledged.load(std::memory_order_relaxed) + online - 1;
   const std::uint32_t generation = g_generation.fetch_add(1, std::memory_order_seq_cst) + 1;
   wake_sleepers(g_generation, generation);
   function(0, context);
-  while (g_job_acknowledged.load(std::memory_order_acquire) != online - 1) {
+  // Done with its own part: spin a little, then sleep until the last core reports, rather than
+  // keep a host CPU from the cores still working.
+  unsigned spins = 0;
+  while (g_job_acknowledged.load(std::memory_order_acquire) != done) {
     pause();
+    if (++spins == kSpinsBeforeSleep) {
+      const std::uint64_t flags = save_and_disable_interrupts();
+      sleep_until(g_job_acknowledged, done);
+      restore_interrupts(flags);
+      spins = 0;
+    }
   }
 }
 
