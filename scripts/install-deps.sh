@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev              # the libFuzzer target (preset host-fuzz)
   qemu-system-arm qemu-system-x86       # the demo kernels and on-target tests
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev   # Cortex-M builds
+  sqlite3 lua5.4 jq python3             # programs run on keel's preload library (tests/hosted)
 )
 
 missing=()
