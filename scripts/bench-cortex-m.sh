@@ -73,7 +73,7 @@ if [ -n "${KEEL_BENCH_REV:-}" ]; then
   revision=$KEEL_BENCH_REV
 else
   revision=$(git rev-parse --short HEAD)
-  git diff --quiet HEAD -- core ports/cortex-m qemu-demo tests/target toolchain.cmake linker ||
+  git diff --quiet HEAD -- core ports/cortex-m qemu-demo tests/target toolchain.cmake cmake linker ||
     dirty=" (with uncommitted changes in the measured sources)"
 fi
 

@@ -6,10 +6,11 @@ set -euo pipefail
 
 packages=(
   cmake make g++ libgtest-dev libgmock-dev   # host build, unit tests, the FreeRTOS Makefile example
-  g++-multilib                          # the 32-bit (-m32) test build
+  g++-multilib qemu-user                # the 32-bit (-m32) test build; qemu-i386 runs it where
+                                        # the kernel cannot (cmake/test-programs.cmake)
   valgrind                              # memcheck and callgrind runs
   clang-format                          # the format check
-  clang libclang-rt-14-dev              # the libFuzzer target (preset host-fuzz)
+  clang lld libclang-rt-14-dev          # clang builds (host-clang, cm-m4-clang), libFuzzer (host-fuzz)
   qemu-system-arm qemu-system-x86       # the demo kernels and on-target tests
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev   # Cortex-M builds
   sqlite3 lua5.4 jq python3             # programs run on keel's preload library (tests/hosted)

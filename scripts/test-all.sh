@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # keel's whole test suite: README's test command, and what .ci/run calls.
 # On a fresh Debian 12 machine it installs what it needs (apt-get, as root), then builds and runs
-# every test: host (optimised, with valgrind), ASan+UBSan, 32-bit, the freestanding symbol check,
-# the format check, and the on-target tests in QEMU. Exits non-zero if anything fails.
+# every test: host (optimised, with valgrind), ASan+UBSan, 32-bit, clang, the freestanding symbol
+# check, the format check, and the on-target tests in QEMU (GCC and clang builds). Exits non-zero
+# if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
@@ -40,12 +41,14 @@ step "format" scripts/check-format.sh
 step "host" host_preset host
 step "host-asan" host_preset host-asan
 step "host-m32" host_preset host-m32
+step "host-clang" host_preset host-clang    # clang 14 (Debian 12's), warnings as errors
 step "freestanding" scripts/check-freestanding.sh
 step "cortex-m0" cortex_m_preset cm-m0     # QEMU microbit; then M3, M4F, M7, M33 (mps2)
 step "cortex-m3" cortex_m_preset cm-m3
 step "cortex-m4" cortex_m_preset cm-m4
 step "cortex-m7" cortex_m_preset cm-m7
 step "cortex-m33" cortex_m_preset cm-m33
+step "cortex-m4-clang" cortex_m_preset cm-m4-clang    # the same images built by clang and ld.lld
 step "x86_64" x86_64_kernel    # boots in QEMU (-smp 1 and 4), a timeout per boot
 step "host-tsan" host_preset host-tsan    # thread stress under ThreadSanitizer
 step "host-fuzz" host_preset host-fuzz    # bounded libFuzzer run (KEEL_FUZZ_SECONDS, 120 s)

@@ -9,8 +9,9 @@
 #include "cortex_m.hpp"
 #include "port.hpp"
 
-// GCC hands Thumb-1 inline assembly to the assembler in divided syntax, where SUB sets flags.
-#if defined(__ARM_ARCH_6M__)
+// GCC hands Thumb-1 inline assembly to the assembler in divided syntax, where SUB sets flags;
+// clang's assembler reads unified syntax there too.
+#if defined(__ARM_ARCH_6M__) && !defined(__clang__)
 #define KEEL_SUBTRACT_ONE "sub %0, #1\n\t"
 #else
 #define KEEL_SUBTRACT_ONE "subs %0, %0, #1\n\t"
@@ -66,10 +67,11 @@ int main() {
   out().decimal(thousand).text(", 10000 loops ").decimal(ten_thousand).text("\n");
   KEEL_EXPECT(thousand >= 1995 && thousand <= 2005);
   KEEL_EXPECT(ten_thousand >= 19995 && ten_thousand <= 20005);
-  // Across several SysTick wraps (2^24 ticks): 6 million iterations, 12 million instructions.
+  // Across several SysTick wraps (2^24 ticks): 6 million iterations, 12 million instructions,
+  // plus the tick handler's at each wrap (9 in all with GCC 12 at -O2, 13 with clang 14).
   const std::uint64_t long_run = count_loop(6'000'001) - empty;
   out().text("6000000 loops ").decimal(long_run).text("\n");
-  KEEL_EXPECT(long_run >= 11'999'990 && long_run <= 12'000'010);
+  KEEL_EXPECT(long_run >= 11'999'990 && long_run <= 12'000'030);
   std::uint64_t previous = keel::port::counter();
   bool monotonic = true;
   for (int i = 0; i < 1000; ++i) {

@@ -59,7 +59,7 @@ void trigger_irq(unsigned irq) noexcept {
 
 bool trap_unaligned_access() noexcept {
 #if KEEL_CORTEX_M_HAS_BASEPRI
-  mmio(reg::kConfigurationControl) |= reg::kUnalignedTrap;
+  mmio(reg::kConfigurationControl) = mmio(reg::kConfigurationControl) | reg::kUnalignedTrap;
   asm volatile("dsb\n\tisb" ::: "memory");
   return true;
 #else

@@ -3,10 +3,12 @@
 // and keel's core uses exactly those three. Images that link newlib use newlib's instead (this
 // file is the keel_cortex_m_libc_min library, which they do not link).
 //
-// Each is a plain loop, word-wise when both pointers allow it. no-tree-loop-distribute-patterns
-// keeps GCC from turning the loops back into calls to themselves.
+// Each is a plain loop, word-wise when both pointers allow it. KEEL_PLAIN_LOOPS keeps the
+// compiler from turning the loops back into calls to themselves.
 #include <cstddef>
 #include <cstdint>
+
+#include "plain_loops.hpp"
 
 namespace {
 
@@ -18,8 +20,7 @@ bool word_aligned(const void* a, const void* b) noexcept {
 
 extern "C" {
 
-[[gnu::optimize("no-tree-loop-distribute-patterns")]] void* memcpy(void* to, const void* from,
-                                                                   std::size_t length) {
+KEEL_PLAIN_LOOPS void* memcpy(void* to, const void* from, std::size_t length) {
   auto* out = static_cast<unsigned char*>(to);
   const auto* in = static_cast<const unsigned char*>(from);
   if (word_aligned(out, in)) {
@@ -34,8 +35,7 @@ extern "C" {
   return to;
 }
 
-[[gnu::optimize("no-tree-loop-distribute-patterns")]] void* memmove(void* to, const void* from,
-                                                                    std::size_t length) {
+KEEL_PLAIN_LOOPS void* memmove(void* to, const void* from, std::size_t length) {
   auto* out = static_cast<unsigned char*>(to);
   const auto* in = static_cast<const unsigned char*>(from);
   if (out <= in || out >= in + length) {
@@ -47,8 +47,7 @@ extern "C" {
   return to;
 }
 
-[[gnu::optimize("no-tree-loop-distribute-patterns")]] void* memset(void* to, int value,
-                                                                   std::size_t length) {
+KEEL_PLAIN_LOOPS void* memset(void* to, int value, std::size_t length) {
   auto* out = static_cast<unsigned char*>(to);
   const auto byte = static_cast<unsigned char>(value);
   if (word_aligned(out, out)) {
@@ -81,5 +80,29 @@ std::size_t strlen(const char* text) {
   }
   return length;
 }
+
+// The Arm run-time ABI's forms of the same (RTABI, "Memory copying, clearing, and setting"), which
+// clang calls instead of memcpy and memset on Arm EABI targets; newlib has its own. The 4 and 8
+// forms promise aligned pointers, which the plain forms do not need.
+void __aeabi_memcpy(void* to, const void* from, std::size_t length) {
+  memcpy(to, from, length);
+}
+void __aeabi_memmove(void* to, const void* from, std::size_t length) {
+  memmove(to, from, length);
+}
+void __aeabi_memset(void* to, std::size_t length, int value) {
+  memset(to, value, length);
+}
+void __aeabi_memclr(void* to, std::size_t length) {
+  memset(to, 0, length);
+}
+void __aeabi_memcpy4(void*, const void*, std::size_t) __attribute__((alias("__aeabi_memcpy")));
+void __aeabi_memcpy8(void*, const void*, std::size_t) __attribute__((alias("__aeabi_memcpy")));
+void __aeabi_memmove4(void*, const void*, std::size_t) __attribute__((alias("__aeabi_memmove")));
+void __aeabi_memmove8(void*, const void*, std::size_t) __attribute__((alias("__aeabi_memmove")));
+void __aeabi_memset4(void*, std::size_t, int) __attribute__((alias("__aeabi_memset")));
+void __aeabi_memset8(void*, std::size_t, int) __attribute__((alias("__aeabi_memset")));
+void __aeabi_memclr4(void*, std::size_t) __attribute__((alias("__aeabi_memclr")));
+void __aeabi_memclr8(void*, std::size_t) __attribute__((alias("__aeabi_memclr")));
 
 }  // extern "C"

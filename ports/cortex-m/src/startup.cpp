@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "cortex_m_registers.hpp"
+#include "plain_loops.hpp"
 #include "port.hpp"
 #include "vectors.hpp"
 
@@ -21,30 +22,34 @@ extern void (*__init_array_end[])();
 extern char __stack_top[];
 extern std::uint32_t __stack_limit[];
 
+#if !defined(__clang__)
 int main();
+#endif
 }
+#if defined(__clang__)
+int main();  // clang's -ffreestanding makes main an ordinary C++ function: C++ linkage
+#endif
 
 namespace keel::port::cortex_m {
 namespace {
 
 // The loops below must not become memcpy/memset calls: .data is not there yet, and a
 // freestanding image may have no memcpy at all.
-[[gnu::optimize("no-tree-loop-distribute-patterns")]] void copy_words(
-    std::uint32_t* to, const std::uint32_t* end, const std::uint32_t* from) noexcept {
+KEEL_PLAIN_LOOPS void copy_words(std::uint32_t* to, const std::uint32_t* end,
+                                 const std::uint32_t* from) noexcept {
   while (to < end) {
     *to++ = *from++;
   }
 }
 
-[[gnu::optimize("no-tree-loop-distribute-patterns")]] void zero_words(
-    std::uint32_t* to, const std::uint32_t* end) noexcept {
+KEEL_PLAIN_LOOPS void zero_words(std::uint32_t* to, const std::uint32_t* end) noexcept {
   while (to < end) {
     *to++ = 0;
   }
 }
 
 /// Fills the unused part of the stack with kStackPaint, for stack_high_water().
-[[gnu::optimize("no-tree-loop-distribute-patterns")]] void paint_stack() noexcept {
+KEEL_PLAIN_LOOPS void paint_stack() noexcept {
   constexpr std::uintptr_t kMargin = 64;  // below this function's own frame
   std::uint32_t* const end = reinterpret_cast<std::uint32_t*>(
       (reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)) - kMargin) &
@@ -58,7 +63,7 @@ namespace {
 
 [[noreturn]] void reset() noexcept {
 #if defined(__ARM_FP)
-  mmio(reg::kCoprocessorAccess) |= reg::kFullAccessCp10Cp11;
+  mmio(reg::kCoprocessorAccess) = mmio(reg::kCoprocessorAccess) | reg::kFullAccessCp10Cp11;
   asm volatile("dsb\n\tisb" ::: "memory");
 #endif
   paint_stack();

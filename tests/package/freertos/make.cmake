@@ -4,7 +4,7 @@
 #
 #   cmake -DMAKE=<make> -DKEEL_SOURCE=<keel source> -DWORK=<scratch dir> -DCC=<C compiler>
 #         -DCXX=<C++ compiler> [-DARCH_FLAGS=<flags>] [-DLDFLAGS=<flags>]
-#         [-DRUN=ON] [-DOBJDUMP=<objdump> -DNM=<nm>] -P make.cmake
+#         [-DRUN=ON [-DEMULATOR=<command>]] [-DOBJDUMP=<objdump> -DNM=<nm>] -P make.cmake
 #
 # With RUN, the program is run and must print "freertos ok". With OBJDUMP and NM (a cross build),
 # the heap's object is checked instead: xPortGetFreeHeapSize and xPortGetMinimumEverFreeHeapSize
@@ -33,7 +33,7 @@ run_step("make" ${MAKE} -f ${CMAKE_CURRENT_LIST_DIR}/Makefile KEEL=${KEEL_SOURCE
 message(STATUS "${step_output}")
 
 if(RUN)
-  run_step("run freertos_app" ${WORK}/freertos_app)
+  run_step("run freertos_app" ${EMULATOR} ${WORK}/freertos_app)  # EMULATOR: test-programs.cmake
   message(STATUS "${step_output}")
   if(NOT step_output MATCHES "freertos ok")
     message(FATAL_ERROR "freertos_app printed:\n${step_output}\nexpected: freertos ok")
