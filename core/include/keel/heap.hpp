@@ -68,7 +68,8 @@ class Heap {
   static constexpr std::size_t max_request = detail::kMaxRequest - trailer_bytes;
   /// The least span that claim accepts (plus up to 14 bytes of alignment slack).
   static constexpr std::size_t min_region = detail::kMinRegionBytes;
-  /// The largest extent of one region (4 GiB + 12 bytes): claim trims a larger span to it.
+  /// The largest extent of one region (4 GiB + 12 bytes on 64-bit targets; on 32-bit ones the
+  /// address space): claim trims a larger span to it.
   static constexpr std::size_t max_region = detail::kMaxRegionBytes;
 
   constexpr Heap() = default;
@@ -599,6 +600,7 @@ class Heap {
   static constexpr std::uintptr_t kHalfWindow =
       kWindowFloats ? std::uintptr_t{1} << (kWindowFloats ? 33U : 0U) : 0;
   static constexpr unsigned kLargestScan = 32;
+  static constexpr unsigned kAbutCheckRegions = 32;
   static constexpr unsigned kNoBin = detail::kBinCount;
 
   // --- addresses and links ----------------------------------------------------------------------
@@ -1240,7 +1242,7 @@ class Heap {
     detail::tools::give_back(detail::payload_of(prev),
                              kept + static_cast<std::size_t>(block - prev));
     __builtin_memmove(detail::payload_of(prev), detail::payload_of(block), kept);
-    if (final_size == wanted) {
+    if (total - wanted >= detail::kMinBlockGranules) {
       std::byte* rest = detail::next_block(prev, wanted);
       detail::set_header(rest, detail::make_header(total - wanted, detail::kPrevUsedBit));
       detail::set_footer(rest, total - wanted);
@@ -1458,20 +1460,38 @@ class Heap {
     return nullptr;
   }
 
-  /// The lowest and highest address of all regions, and whether the regions tile that range
-  /// (then an address inside it is inside a region, and free checks it in O(1)).
+  /// The lowest and highest address of all regions, and whether the regions leave no gap that
+  /// could hold a block between them (then free's range check alone rejects foreign pointers).
   void update_bounds() {
     low_ = ~std::uintptr_t{0};
     high_ = 0;
-    std::uintptr_t total = 0;
     for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
       const std::uintptr_t low = address_of(record);
       const std::uintptr_t high = low + region_extent_bytes(record);
       low_ = low < low_ ? low : low_;
       high_ = high > high_ ? high : high_;
-      total += high - low;
     }
-    gapless_ = first_region_ != nullptr && total == high_ - low_;
+    gapless_ = regions_abut();
+  }
+
+  /// Whether each region but the highest is followed, less than a granule after its end, by
+  /// another. Regions claimed from adjacent spans leave 4 bytes between them (extents start at
+  /// 4 mod 8), where the only 8-aligned pointer names a sentinel, which free refuses. Checked for
+  /// up to kAbutCheckRegions regions (O(regions^2)); more are taken to leave gaps.
+  bool regions_abut() const {
+    unsigned count = 0;
+    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+      const std::uintptr_t end = address_of(record) + region_extent_bytes(record);
+      bool followed = end == high_;
+      for (std::byte* other = first_region_; other != nullptr && !followed;
+           other = region_next(other)) {
+        followed = address_of(other) >= end && address_of(other) - end < detail::kGranule;
+      }
+      if (!followed || ++count > kAbutCheckRegions) {
+        return false;
+      }
+    }
+    return count != 0;
   }
 
   /// Points the neighbours of a record (and the list head) at its new address.

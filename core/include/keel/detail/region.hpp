@@ -30,8 +30,10 @@ inline constexpr std::size_t kRegionOverhead = kRecordBytes + kSentinelBytes;
 inline constexpr std::size_t kMinRegionBytes =
     kRecordBytes + bytes_of(kMinBlockGranules) + kSentinelBytes;
 /// The largest extent of one region: a record, one block of the largest size, a sentinel
-/// (4 GiB + 12 bytes). claim trims a larger span to it.
+/// (4 GiB + 12 bytes). claim trims a larger span to it. On 32-bit targets no span is that large:
+/// the limit is then the whole address space.
 inline constexpr std::size_t kMaxRegionBytes =
-    kRecordBytes + bytes_of(kMaxBlockGranules) + kSentinelBytes;
+    sizeof(std::size_t) > 4 ? kRecordBytes + bytes_of(kMaxBlockGranules) + kSentinelBytes
+                            : ~std::size_t{0};
 
 }  // namespace keel::detail
