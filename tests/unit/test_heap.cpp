@@ -504,6 +504,40 @@ TEST(OutOfMemory, PolicyMayFreeMemoryInsteadOfAddingIt) {
   EXPECT_TRUE(f.heap->validate());
 }
 
+// Issue 10: a heap's initial state is all zero bytes, so a constinit heap costs no flash for a
+// copy of it (.bss, not .data), with every option.
+constinit Heap<> g_zero_default;
+constinit Heap<keel::FailOnOom, keel::HeapOptions{.checking = keel::Checking::full,
+                                                  .tags = true,
+                                                  .histogram = true,
+                                                  .hardened = true}>
+    g_zero_all_options;
+template <typename H>
+bool all_zero(const H& heap) {
+  unsigned char bytes[sizeof(H)];
+  std::memcpy(bytes, static_cast<const void*>(&heap), sizeof(H));
+  for (unsigned char byte : bytes) {
+    if (byte != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST(State, InitialStateIsAllZero) {
+  EXPECT_TRUE(all_zero(g_zero_default));
+  EXPECT_TRUE(all_zero(g_zero_all_options));
+  // And a heap whose last region was released is empty again (Faults.* check that it then
+  // refuses every pointer).
+  auto memory = std::make_unique<std::byte[]>(4096);
+  Heap<> heap;
+  const auto region = heap.claim(Span{memory.get(), 4096});
+  ASSERT_TRUE(region);
+  ASSERT_TRUE(heap.truncate(region.extent(), Span{}));
+  EXPECT_EQ(heap.allocate(8), nullptr);
+  EXPECT_TRUE(heap.validate());
+}
+
 alignas(16) std::byte g_reserve[32 * 1024];
 // A global heap that needs no set-up: constant-initialised, it claims its reserve on first use.
 constinit Heap<keel::ClaimOnOom> g_global_heap{keel::ClaimOnOom{Span{g_reserve}}};

@@ -398,4 +398,38 @@ TEST(Regions, ExactLinkWindowOn64Bit) {
   munmap(memory, kSpan);
 }
 
+// Issue 10: claiming a span beside all regions (below or above them) is O(1), as ClaimOnOom's
+// claim inside allocate must be; a span between regions still gets the full overlap check.
+TEST(Claim, ManyRegionsBesideEachOtherAndOneBetween) {
+  constexpr std::size_t kRegions = 1000;
+  constexpr std::size_t kChunk = 64;
+  auto memory = std::make_unique<std::byte[]>((kRegions + 2) * kChunk);
+  Heap<keel::ClaimOnOom> heap{keel::ClaimOnOom{Span{memory.get(), kChunk}}};
+  // Upward from the second chunk, leaving the first for the OOM policy below all of them.
+  for (std::size_t i = 1; i <= kRegions; ++i) {
+    if (i == 500) {
+      continue;  // a hole, claimed at the end
+    }
+    ASSERT_TRUE(heap.claim(Span{memory.get() + i * kChunk, kChunk})) << i;
+  }
+  EXPECT_EQ(heap.claim(Span{memory.get() + 499 * kChunk + 8, kChunk}).error(),
+            RegionError::overlaps);
+  ASSERT_TRUE(heap.claim(Span{memory.get() + 500 * kChunk, kChunk}));
+  std::vector<void*> blocks;
+  while (void* block = heap.try_allocate(24)) {
+    blocks.push_back(block);
+  }
+  EXPECT_FALSE(heap.oom_policy().claimed());
+  void* extra = heap.allocate(24);  // the policy claims the first chunk, below all regions
+  EXPECT_NE(extra, nullptr);
+  EXPECT_TRUE(heap.oom_policy().claimed());
+  EXPECT_EQ(heap.statistics().region_count, kRegions + 1);
+  for (void* block : blocks) {
+    heap.free(block);
+  }
+  heap.free(extra);
+  EXPECT_TRUE(heap.validate());
+  EXPECT_EQ(heap.statistics().live_allocations, 0U);
+}
+
 }  // namespace

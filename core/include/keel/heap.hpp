@@ -232,7 +232,8 @@ class Heap {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Regions. Each is O(regions) (to check overlaps) and not meant for interrupt context.
+  // Regions. Each is O(regions) (to check overlaps) and not meant for interrupt context, except
+  // claim of a span that lies wholly below or above all regions: O(1).
 
   /// Adds a region. The span is trimmed inward to the block alignment, and to max_region.
   /// Returns the extent used, or why not: null_span (null or wrapping), too_small (less than
@@ -255,7 +256,7 @@ class Heap {
     if (sentinel - first - detail::kRecordBytes > detail::bytes_of(detail::kMaxBlockGranules)) {
       sentinel = first + detail::kRecordBytes + detail::bytes_of(detail::kMaxBlockGranules);
     }
-    std::uintptr_t base = base_;
+    std::uintptr_t base = window_base();
     if constexpr (kWindowFloats) {
       if (!window_fixed_) {
         // Centre the window on the first region, so that it can grow, and later regions can
@@ -266,7 +267,10 @@ class Heap {
     if (!in_window(base, first, sentinel + detail::kSentinelBytes)) {
       return RegionError::out_of_reach;
     }
-    if (overlaps_region(first, sentinel + detail::kSentinelBytes, nullptr)) {
+    // A span beside all regions cannot overlap one: O(1), as an OOM policy's claim should be.
+    const std::uintptr_t extent_end = sentinel + detail::kSentinelBytes;
+    const bool beside = first_region_ == nullptr || first >= high_ || extent_end <= low_;
+    if (!beside && overlaps_region(first, extent_end, nullptr)) {
       return RegionError::overlaps;
     }
     base_ = base;
@@ -297,7 +301,11 @@ class Heap {
     fill_free_interior(block, granules);
     insert_free(block, granules);
     ++releases_;
-    update_bounds();
+    if (beside) {
+      add_to_bounds(first, extent_end);
+    } else {
+      update_bounds();
+    }
     if constexpr (kOptions.statistics) {
       const std::size_t extent = sentinel + detail::kSentinelBytes - first;
       counters_.claimed += extent;
@@ -347,7 +355,7 @@ class Heap {
     if (new_sentinel + detail::kSentinelBytes - new_first > detail::kMaxRegionBytes) {
       return RegionError::too_large;
     }
-    if (!in_window(base_, new_first, new_sentinel + detail::kSentinelBytes)) {
+    if (!in_window(window_base(), new_first, new_sentinel + detail::kSentinelBytes)) {
       return RegionError::out_of_reach;
     }
     if (overlaps_region(new_first, new_sentinel + detail::kSentinelBytes, record)) {
@@ -530,8 +538,7 @@ class Heap {
     if (result.bytes_free != 0) {
       const std::size_t largest_bytes =
           result.largest_free_block == 0 ? 0 : result.largest_free_block + detail::kHeaderBytes;
-      result.fragmentation_permille = static_cast<unsigned>(
-          1000 - (static_cast<std::uint64_t>(largest_bytes) * 1000) / result.bytes_free);
+      result.fragmentation_permille = 1000 - detail::permille(largest_bytes, result.bytes_free);
     }
     return result;
   }
@@ -617,10 +624,19 @@ class Heap {
   }
 
   Word to_link(const std::byte* block) const {
-    return static_cast<Word>((address_of(block) - base_) >> detail::kGranuleShift);
+    return static_cast<Word>((address_of(block) - window_base()) >> detail::kGranuleShift);
   }
   std::byte* from_link(Word link) const {
-    return as_pointer(base_ + (static_cast<std::uintptr_t>(link) << detail::kGranuleShift));
+    return as_pointer(window_base() + (static_cast<std::uintptr_t>(link) << detail::kGranuleShift));
+  }
+  /// Links count granules from here (docs/design.md section 4). On 32-bit targets the window is
+  /// the whole address space: the base is -4, so a block at address a has link (a + 4) / 8.
+  std::uintptr_t window_base() const {
+    if constexpr (kWindowFloats) {
+      return base_;
+    } else {
+      return static_cast<std::uintptr_t>(-4);
+    }
   }
   /// True if every block address in [first, end) has a non-zero 32-bit link from `base`.
   /// On 32-bit targets every address has one (docs/design.md section 4).
@@ -1463,7 +1479,7 @@ class Heap {
   /// The lowest and highest address of all regions, and whether the regions leave no gap that
   /// could hold a block between them (then free's range check alone rejects foreign pointers).
   void update_bounds() {
-    low_ = ~std::uintptr_t{0};
+    low_ = first_region_ != nullptr ? ~std::uintptr_t{0} : 0;
     high_ = 0;
     for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
       const std::uintptr_t low = address_of(record);
@@ -1474,6 +1490,21 @@ class Heap {
     gapless_ = regions_abut();
   }
 
+  /// update_bounds for a new region [low, high) beside all the others (or the first), in O(1).
+  void add_to_bounds(std::uintptr_t low, std::uintptr_t high) {
+    if (high_ == 0) {
+      low_ = low;
+      high_ = high;
+      gapless_ = true;
+      return;
+    }
+    const bool abuts = (low >= high_ && low - high_ < detail::kGranule) ||
+                       (high <= low_ && low_ - high < detail::kGranule);
+    gapless_ = gapless_ && abuts;
+    low_ = low < low_ ? low : low_;
+    high_ = high > high_ ? high : high_;
+  }
+
   /// Whether each region but the highest is followed, less than a granule after its end, by
   /// another. Regions claimed from adjacent spans leave 4 bytes between them (extents start at
   /// 4 mod 8), where the only 8-aligned pointer names a sentinel, which free refuses. Checked for
@@ -1481,13 +1512,18 @@ class Heap {
   bool regions_abut() const {
     unsigned count = 0;
     for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+      if (++count > kAbutCheckRegions) {
+        return false;
+      }
+    }
+    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
       const std::uintptr_t end = address_of(record) + region_extent_bytes(record);
       bool followed = end == high_;
       for (std::byte* other = first_region_; other != nullptr && !followed;
            other = region_next(other)) {
         followed = address_of(other) >= end && address_of(other) - end < detail::kGranule;
       }
-      if (!followed || ++count > kAbutCheckRegions) {
+      if (!followed) {
         return false;
       }
     }
@@ -1604,15 +1640,15 @@ class Heap {
   }
 
   // --- state ------------------------------------------------------------------------------------
-  /// Links count granules from here (docs/design.md section 4). On 32-bit targets the window is
-  /// the whole address space: base = -4, so a block at address a has link (a + 4) / 8.
-  std::uintptr_t base_ = kWindowFloats ? 0 : static_cast<std::uintptr_t>(-4);
-  bool window_fixed_ = !kWindowFloats;
+  // Every member starts as zero, so that a constinit heap lives in .bss, with no copy in flash.
+  /// 64-bit targets: the window base once fixed (window_base()).
+  std::uintptr_t base_ = 0;
+  bool window_fixed_ = false;
   std::uint32_t first_bitmap_ = 0;
   std::uint16_t second_bitmap_[detail::kFirstLevels] = {};
   Word heads_[detail::kBinCount] = {};
   std::byte* first_region_ = nullptr;
-  std::uintptr_t low_ = ~std::uintptr_t{0};
+  std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim
   std::uintptr_t high_ = 0;
   /// The regions tile [low_, high_) with no gap between them.
   bool gapless_ = false;

@@ -35,4 +35,17 @@ struct Counters {
 };
 struct NoCounters {};
 
+/// 1000 · part / whole, rounded down, for part <= whole and whole != 0, in size_t arithmetic
+/// only: a 32-bit target needs no 64-bit division from its runtime library (__aeabi_uldivmod).
+/// Both are halved until part · 1000 fits, which loses at most 1 per mille.
+constexpr unsigned permille(std::size_t part, std::size_t whole) {
+  while (part > ~std::size_t{0} / 1000) {
+    part >>= 1;
+    whole >>= 1;
+  }
+  return static_cast<unsigned>(part * 1000 / whole);
+}
+static_assert(permille(1, 2) == 500 && permille(3, 3) == 1000 && permille(0, 7) == 0);
+static_assert(permille(~std::size_t{0} / 2, ~std::size_t{0}) == 499);
+
 }  // namespace keel::detail
