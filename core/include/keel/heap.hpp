@@ -311,10 +311,7 @@ class Heap {
       counters_.claimed += extent;
       counters_.overhead += detail::kRegionOverhead;
       ++counters_.regions;
-      if (!counters_.claimed_once) {
-        counters_.claimed_once = true;
-        counters_.min_free = bytes_free();
-      }
+      update_peaks();  // sets the minimum on the first claim; later ones cannot raise it
     }
     return Span{record, sentinel + detail::kSentinelBytes - first};
   }
@@ -527,7 +524,10 @@ class Heap {
       result.bytes_free = bytes_free();
       result.bytes_overhead = counters_.overhead;
       result.peak_bytes_in_use = counters_.peak_in_use;
-      result.min_bytes_free = counters_.min_free;
+      result.min_bytes_free = ~counters_.min_free_complement;
+      if (counters_.min_free_complement == 0) {
+        result.min_bytes_free = 0;
+      }
       result.live_allocations = counters_.live;
       result.total_allocations = counters_.total;
       result.failed_allocations = counters_.failed;
@@ -1073,7 +1073,7 @@ class Heap {
       static_assert(OomPolicyFor<Oom, Heap>, "Oom must have OomAction on_oom(Heap&, size, align)");
       // A retry only after the policy freed or added memory: otherwise the search would fail
       // the same way again (docs/design.md section 6).
-      const Word releases = releases_;
+      const std::uint16_t releases = releases_;
       if (oom_.on_oom(*this, size, align) != OomAction::retry || releases_ == releases) {
         break;
       }
@@ -1293,8 +1293,8 @@ class Heap {
         counters_.peak_in_use = counters_.in_use;
       }
       const std::size_t free = bytes_free();
-      if (free < counters_.min_free) {
-        counters_.min_free = free;
+      if (~free > counters_.min_free_complement) {
+        counters_.min_free_complement = ~free;
       }
     }
   }
@@ -1644,17 +1644,18 @@ class Heap {
   /// 64-bit targets: the window base once fixed (window_base()).
   std::uintptr_t base_ = 0;
   bool window_fixed_ = false;
+  /// The regions leave no gap that could hold a block between them (update_bounds).
+  bool gapless_ = false;
   std::uint32_t first_bitmap_ = 0;
   std::uint16_t second_bitmap_[detail::kFirstLevels] = {};
+  /// Counts (wrapping) the times memory became free (free, shrink, claim, extend), so that the
+  /// OOM loop retries only after its policy made a change. Only compared across one policy
+  /// call; 16 bits fill the gap before heads_.
+  std::uint16_t releases_ = 0;
   Word heads_[detail::kBinCount] = {};
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim
   std::uintptr_t high_ = 0;
-  /// The regions tile [low_, high_) with no gap between them.
-  bool gapless_ = false;
-  /// Counts the times memory became free (free, shrink, claim, extend), so that the OOM loop
-  /// retries only after its policy made a change.
-  Word releases_ = 0;
   [[no_unique_address]] std::conditional_t<kOptions.statistics, detail::Counters,
                                            detail::NoCounters>
       counters_{};

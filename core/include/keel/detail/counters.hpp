@@ -25,13 +25,14 @@ struct Counters {
   std::size_t in_use = 0;
   std::size_t overhead = 0;
   std::size_t peak_in_use = 0;
-  std::size_t min_free = 0;
+  /// ~(lowest bytes free so far), 0 before the first claim: stored complemented, so that the
+  /// zero state means "none yet" and no claim after the first can raise the minimum.
+  std::size_t min_free_complement = 0;
   std::size_t live = 0;
   std::uint64_t total = 0;
   std::uint64_t failed = 0;
   std::size_t free_blocks = 0;
   std::size_t regions = 0;
-  bool claimed_once = false;  ///< min_free is set by the first claim only, never raised after
 };
 struct NoCounters {};
 
