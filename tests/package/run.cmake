@@ -13,20 +13,8 @@
 # project with CMAKE_PREFIX_PATH pointing there.
 cmake_minimum_required(VERSION 3.25)
 
-foreach(required PROJECT MODE KEEL_SOURCE WORK)
-  if(NOT DEFINED ${required})
-    message(FATAL_ERROR "run.cmake needs -D${required}=...")
-  endif()
-endforeach()
-
-function(run_step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output
-                  ERROR_VARIABLE output)
-  if(NOT result EQUAL 0)
-    message(FATAL_ERROR "${what} failed (${result}):\n${output}")
-  endif()
-  set(step_output "${output}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/steps.cmake)
+keel_require(run.cmake PROJECT MODE KEEL_SOURCE WORK)
 
 file(REMOVE_RECURSE ${WORK})
 set(project_args -DKEEL_CONSUME=${MODE} -DKEEL_SOURCE_DIR=${KEEL_SOURCE} ${COMPILER_ARGS})

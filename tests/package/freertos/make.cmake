@@ -12,20 +12,8 @@
 # nothing in it calls a 64-bit division or an atomic helper of the runtime.
 cmake_minimum_required(VERSION 3.25)
 
-foreach(required MAKE KEEL_SOURCE WORK CC CXX)
-  if(NOT DEFINED ${required})
-    message(FATAL_ERROR "make.cmake needs -D${required}=...")
-  endif()
-endforeach()
-
-function(run_step what)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE output
-                  ERROR_VARIABLE output)
-  if(NOT result EQUAL 0)
-    message(FATAL_ERROR "${what} failed (${result}):\n${output}")
-  endif()
-  set(step_output "${output}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/../steps.cmake)
+keel_require(make.cmake MAKE KEEL_SOURCE WORK CC CXX)
 
 file(REMOVE_RECURSE ${WORK})
 run_step("make" ${MAKE} -f ${CMAKE_CURRENT_LIST_DIR}/Makefile KEEL=${KEEL_SOURCE} BUILD=${WORK}
