@@ -61,7 +61,9 @@ struct Job {
 };
 
 constinit CoreCounters g_counters[MAX_CPUS] = {};
-constinit std::atomic<std::byte*> g_mailbox[MAX_CPUS] = {};
+/// Each core's mailbox: kMailboxSlots blocks sent by the previous core, freed by this one.
+constexpr unsigned kMailboxSlots = 16;
+constinit std::atomic<std::byte*> g_mailbox[MAX_CPUS][kMailboxSlots] = {};
 constinit std::uint32_t g_pool_bitmaps[MAX_CPUS][kPoolBitmapWords] = {};
 constinit Barrier g_barrier;
 
@@ -165,9 +167,10 @@ void reallocate_slot(CoreCounters& counters, Slot& slot, Random& random, std::ui
   slot = Slot{data, size, slot.align, tag};
 }
 
-/// Sends a fresh block to the next core's mailbox (freed there), if the mailbox is empty.
+/// Sends a fresh block to the next core's mailbox (freed there), if its slot is empty.
 void send_message(CoreCounters& counters, unsigned cpu, unsigned cores, Random& random,
                   std::uint8_t tag) {
+  std::atomic<std::byte*>& slot = g_mailbox[(cpu + 1) % cores][random.below(kMailboxSlots)];
   const std::size_t size = sizeof(MessageHeader) + 1 + random.below(256);
   auto* data = static_cast<std::byte*>(cpu_heap().allocate(size));
   if (data == nullptr) {
@@ -179,16 +182,15 @@ void send_message(CoreCounters& counters, unsigned cpu, unsigned cores, Random& 
   __builtin_memcpy(data, &header, sizeof header);
   fill(data + sizeof header, size - sizeof header, tag);
   std::byte* empty = nullptr;
-  if (!g_mailbox[(cpu + 1) % cores].compare_exchange_strong(empty, data,
-                                                            std::memory_order_release)) {
+  if (!slot.compare_exchange_strong(empty, data, std::memory_order_release)) {
     cpu_heap().free(data);
     ++counters.heap_frees;
   }
 }
 
-/// Frees the block in this core's mailbox, if any, after checking it.
-void receive_message(CoreCounters& counters, unsigned cpu) {
-  std::byte* data = g_mailbox[cpu].exchange(nullptr, std::memory_order_acquire);
+/// Frees the block in one slot of this core's mailbox, if any, after checking it.
+void receive_one(CoreCounters& counters, std::atomic<std::byte*>& slot) {
+  std::byte* data = slot.exchange(nullptr, std::memory_order_acquire);
   if (data == nullptr) {
     return;
   }
@@ -201,6 +203,13 @@ void receive_message(CoreCounters& counters, unsigned cpu) {
   cpu_heap().free(data);
   ++counters.heap_frees;
   ++counters.cross_core_frees;
+}
+
+/// Frees every block in this core's mailbox.
+void receive_message(CoreCounters& counters, unsigned cpu) {
+  for (std::atomic<std::byte*>& slot : g_mailbox[cpu]) {
+    receive_one(counters, slot);
+  }
 }
 
 void vector_round(CoreCounters& counters, Random& random) {
@@ -286,7 +295,7 @@ void stress_core(unsigned cpu, void* context) noexcept {
     } else {
       free_slot(counters, slot);
     }
-    if (action == 3 && job.cores > 1) {
+    if ((action == 3 || action == 4) && job.cores > 1) {
       send_message(counters, cpu, job.cores, random, tag);
     }
     receive_message(counters, cpu);

@@ -6,8 +6,8 @@
 //     filled with a pattern naming its core and slot, and the pattern is checked before the block
 //     is resized or freed;
 //   - reallocate, growing and shrinking, checking that the contents survive;
-//   - blocks handed to the next core through a mailbox and freed there (cross-core frees: they go
-//     into the freeing core's cache);
+//   - blocks handed to the next core through a 16-slot mailbox and freed there (cross-core frees:
+//     they go into the freeing core's cache);
 //   - objects from the core's own keel::BlockPool (no lock: per-core);
 //   - std::vector growth through operator new (keel::new_delete -> the kernel's global heap);
 //   - every 2048 steps, the next core's cache drained from this core (as for a core going idle);
