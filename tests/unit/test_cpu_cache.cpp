@@ -448,7 +448,8 @@ TEST(CpuCache, LeakReportAndWalkSeeThroughTheCaches) {
   EXPECT_EQ(live, 1U);
   EXPECT_NE(report.find("1 live block(s)"), std::string::npos) << report;
   char address[32];
-  std::snprintf(address, sizeof address, "0x%016zx", reinterpret_cast<std::uintptr_t>(blocks[5]));
+  std::snprintf(address, sizeof address, "0x%0*zx", static_cast<int>(2 * sizeof(void*)),
+                reinterpret_cast<std::uintptr_t>(blocks[5]));
   EXPECT_NE(report.find(address), std::string::npos) << report;
   std::size_t used = 0;
   std::size_t seen = 0;
