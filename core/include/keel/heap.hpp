@@ -248,7 +248,7 @@ class Heap {
         __builtin_add_overflow(address_of(span.data), span.size, &span_end)) {
       return RegionError::null_span;
     }
-    if (!layout_bounds(span, first, sentinel) ||
+    if (!detail::layout_bounds(span, first, sentinel) ||
         sentinel - first < detail::kRecordBytes + detail::bytes_of(detail::kMinBlockGranules)) {
       return RegionError::too_small;
     }
@@ -336,7 +336,7 @@ class Heap {
     std::uintptr_t new_sentinel = address_of(sentinel);
     std::uintptr_t lowest = 0;
     std::uintptr_t highest = 0;
-    if (!layout_bounds(grown, lowest, highest)) {
+    if (!detail::layout_bounds(grown, lowest, highest)) {
       return RegionError::too_small;
     }
     if (new_first - lowest >= detail::bytes_of(detail::kMinBlockGranules) && lowest < new_first) {
@@ -939,14 +939,6 @@ class Heap {
     return first * detail::kSecondLevels + detail::lowest_bit(second);
   }
 
-  /// Bytes of front gap needed to align the payload of `block` to `align` (0, 8 for a pad, or
-  /// at least 16 for a free gap block).
-  static std::size_t front_gap(const std::byte* block, std::size_t align) {
-    const std::uintptr_t start = address_of(block);
-    const std::uintptr_t payload = detail::align_up(start + detail::kHeaderBytes, align);
-    return payload - detail::kHeaderBytes - start;
-  }
-
   /// Finds a free block that can hold `granules` at `align`, removes it from its bin and
   /// returns it (null if none). O(1) plus at most search_limit list steps.
   std::byte* take_block(Word granules, std::size_t align) {
@@ -979,7 +971,7 @@ class Heap {
       for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
         std::byte* block = from_link(link);
         const Word size = detail::granules_of(header_of(block));
-        const std::size_t gap = align > detail::kGranule ? front_gap(block, align) : 0;
+        const std::size_t gap = align > detail::kGranule ? detail::front_gap(block, align) : 0;
         if (size >= granules + (gap >> detail::kGranuleShift)) {
           remove_free_from(block, bin);
           return block;
@@ -1001,7 +993,7 @@ class Heap {
     Word padded = 0;
     Word consumed_pad = 0;
     if (align > detail::kGranule) {
-      const std::size_t gap = front_gap(block, align);
+      const std::size_t gap = detail::front_gap(block, align);
       if (gap == detail::kGranule) {
         detail::set_header(block,
                            detail::make_header(detail::kPadGranules, detail::kUsedBit | prev_used));
@@ -1435,22 +1427,6 @@ class Heap {
   }
   void set_region_next(std::byte* record, std::byte* next) {
     detail::store_word(record + detail::kRegionNextOffset, link_or_zero(next));
-  }
-
-  /// The block-aligned bounds inside a span: the lowest record address and the highest
-  /// sentinel address that fit. False if the span is null, wraps, or cannot hold a region.
-  static bool layout_bounds(Span span, std::uintptr_t& first, std::uintptr_t& sentinel) {
-    const std::uintptr_t start = address_of(span.data);
-    std::uintptr_t end = 0;
-    if (span.data == nullptr || __builtin_add_overflow(start, span.size, &end) ||
-        span.size < detail::kMinRegionBytes) {
-      return false;
-    }
-    first = detail::align_up(start + detail::kHeaderBytes, detail::kGranule) - detail::kHeaderBytes;
-    sentinel =
-        detail::align_down(end - detail::kSentinelBytes - detail::kHeaderBytes, detail::kGranule) +
-        detail::kHeaderBytes;
-    return sentinel > first;
   }
 
   bool overlaps_region(std::uintptr_t first, std::uintptr_t end, const std::byte* except) const {

@@ -130,6 +130,14 @@ inline void set_prev_link(std::byte* block, Word link) {
   return granules < kMinBlockGranules ? kMinBlockGranules : static_cast<Word>(granules);
 }
 
+/// Bytes of front gap that align the payload of `block` to `align` (0, 8 for a pad, or at least
+/// 16 for a free gap block).
+[[nodiscard]] inline std::size_t front_gap(const std::byte* block, std::size_t align) {
+  const auto start = reinterpret_cast<std::uintptr_t>(block);
+  const std::uintptr_t payload = (start + kHeaderBytes + align - 1) & ~(std::uintptr_t{align} - 1);
+  return payload - kHeaderBytes - start;
+}
+
 /// The largest request a heap serves (docs/design.md section 4); anything larger fails at once.
 /// It is 4 GiB - 12 bytes; on 32-bit targets `kMaxRequest + kHeaderBytes + kGranule - 1` is
 /// exactly SIZE_MAX, so granules_for cannot wrap there either.

@@ -9,8 +9,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
+#include "keel/detail/bits.hpp"
 #include "keel/detail/block.hpp"
+#include "keel/span.hpp"
 
 namespace keel::detail {
 
@@ -35,5 +38,19 @@ inline constexpr std::size_t kMinRegionBytes =
 inline constexpr std::size_t kMaxRegionBytes =
     sizeof(std::size_t) > 4 ? kRecordBytes + bytes_of(kMaxBlockGranules) + kSentinelBytes
                             : ~std::size_t{0};
+
+/// The block-aligned bounds inside a span: the lowest record address and the highest
+/// sentinel address that fit. False if the span is null, wraps, or cannot hold a region.
+inline bool layout_bounds(Span span, std::uintptr_t& first, std::uintptr_t& sentinel) {
+  const auto start = reinterpret_cast<std::uintptr_t>(span.data);
+  std::uintptr_t end = 0;
+  if (span.data == nullptr || __builtin_add_overflow(start, span.size, &end) ||
+      span.size < kMinRegionBytes) {
+    return false;
+  }
+  first = align_up(start + kHeaderBytes, kGranule) - kHeaderBytes;
+  sentinel = align_down(end - kSentinelBytes - kHeaderBytes, kGranule) + kHeaderBytes;
+  return sentinel > first;
+}
 
 }  // namespace keel::detail
