@@ -1341,8 +1341,10 @@ class Heap {
     const std::byte* front = block - detail::kGranule;
     // A freed PADDED block's free block starts one granule lower, at the old pad: its old header
     // is that block's previous link, whose low bit is always clear (detail/block.hpp).
+    // A region's record (its size-0 header) has nothing of the region in front of it.
     const bool freed =
-        looks_free(block, header_of(block), limit) || looks_free(front, header_of(front), limit);
+        looks_free(block, header_of(block), limit) ||
+        (header_of(block) != detail::kRecordHeader && looks_free(front, header_of(front), limit));
     report_fault(freed ? Fault::double_free : Fault::invalid_pointer, pointer);
   }
 
