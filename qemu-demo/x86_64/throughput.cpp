@@ -244,6 +244,9 @@ bool run_throughput(std::uint32_t milliseconds, unsigned repeats) {
   }
   const std::uint64_t hz = keel::port::x86::tsc_frequency_hz();
   job.ticks = hz / 1000 * milliseconds;
+  // The front end starts empty, as the per-core heaps do: after the stress, its caches hold
+  // blocks that crossed cores, and two cores' blocks on one cache line would be written by both.
+  cpu_heap().drain_all();
   print(
       "throughput: rounds of %u x allocate (16..512 B) then %u x free, for %lu ms per core and "
       "run; median of %u runs (min..max); TSC %llu MHz (measured against the PIT)\n",
