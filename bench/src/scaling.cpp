@@ -11,11 +11,16 @@
 //   locked-mutex   keel::Locked<keel::Heap<>, std::mutex>
 //   cpu-cached     keel::CpuCached<keel::Heap<>, keel::SpinLock, ThreadCpu>: per-thread caches
 //                  (a thread plays a CPU) in front of the same heap
+//   cpu-cached x2  (local frees only) one such front end per thread, each over its own arena:
+//                  nothing shared, the ceiling for cpu-cached on the machine
 // Each cell is the median of `--repeats` runs, with the lowest and highest; scaling is the median
 // on 2 threads over the median on 1. The machine's other load matters: the report prints the
 // load average before and after.
 //
-//   keel_scaling [--milliseconds N] [--repeats N] [--pattern local|cross|both]
+//   keel_scaling [--milliseconds N] [--repeats N] [--pattern local|cross|both] [--gap BYTES]
+//
+// --gap: thread 1 first allocates BYTES (and frees them after its runs), so that the blocks it
+// takes from a shared heap lie beyond that gap instead of next to thread 0's.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -104,6 +109,27 @@ class Keel {
   std::unique_ptr<Shared> shared_;
 };
 
+/// One front end per thread, each over its own arena: nothing shared at all, the ceiling of what
+/// the shared front end could give on this machine (local frees only: a block must go back to
+/// the front end it came from).
+class SeparateFrontEnds {
+ public:
+  SeparateFrontEnds() {
+    for (unsigned index = 0; index < kMaxThreads; ++index) {
+      fronts_[index] =
+          std::make_unique<Keel<keel::CpuCached<keel::Heap<>, keel::SpinLock, ThreadCpu>>>(
+              arenas_[index]);
+    }
+  }
+  void* allocate(std::size_t size) { return fronts_[ThreadCpu::current()]->allocate(size); }
+  void free(void* pointer) { fronts_[ThreadCpu::current()]->free(pointer); }
+
+ private:
+  Arena arenas_[kMaxThreads];
+  std::unique_ptr<Keel<keel::CpuCached<keel::Heap<>, keel::SpinLock, ThreadCpu>>>
+      fronts_[kMaxThreads];
+};
+
 using LockedSpin = keel::Locked<keel::Heap<>, keel::SpinLock>;
 using LockedMutex = keel::Locked<keel::Heap<>, std::mutex>;
 using CpuCachedHeap = keel::CpuCached<keel::Heap<>, keel::SpinLock, ThreadCpu>;
@@ -111,6 +137,7 @@ using CpuCachedHeap = keel::CpuCached<keel::Heap<>, keel::SpinLock, ThreadCpu>;
 enum class Pattern : std::uint8_t { local, cross };
 
 struct Job {
+  std::size_t gap;  // bytes thread 1 takes from the allocator before its first round (--gap)
   std::size_t sizes[kBatch];
   unsigned order[kBatch];
   Pattern pattern;
@@ -144,6 +171,8 @@ template <typename Allocator>
 void run_thread(Allocator& allocator, const Job& job, unsigned index, std::atomic<unsigned>& ready,
                 Mailbox* mailboxes, ThreadResult& result) {
   ThreadCpu::set(index);
+  // --gap: thread 1's first blocks come from beyond a gap, not right after thread 0's.
+  void* gap = index == 1 && job.gap != 0 ? allocator.allocate(job.gap) : nullptr;
   void* blocks[kBatch] = {};
   Mailbox& mine = mailboxes[index];
   Mailbox& next = mailboxes[(index + 1) % job.threads];
@@ -184,6 +213,9 @@ void run_thread(Allocator& allocator, const Job& job, unsigned index, std::atomi
   } while (std::chrono::steady_clock::now() < deadline);
   result.end = std::chrono::steady_clock::now();
   result.operations = rounds * 2 * kBatch;
+  if (gap != nullptr) {
+    allocator.free(gap);
+  }
 }
 
 /// One timed run: operations per second over all threads, from the first start to the last end.
@@ -275,7 +307,7 @@ void report(const char* name, Allocator& allocator, const Job& job, unsigned rep
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "keel_scaling: %s\nusage: keel_scaling [--milliseconds N] [--repeats N] "
-               "[--pattern local|cross|both]\n",
+               "[--pattern local|cross|both] [--gap BYTES]\n",
                why);
   std::exit(1);
 }
@@ -285,6 +317,7 @@ void report(const char* name, Allocator& allocator, const Job& job, unsigned rep
 
 int main(int argc, char** argv) {
   using namespace keel_bench;
+  Job job{};
   unsigned milliseconds = 200;
   unsigned repeats = 7;
   std::string pattern = "both";
@@ -300,6 +333,8 @@ int main(int argc, char** argv) {
       repeats = static_cast<unsigned>(std::strtoul(value, nullptr, 10));
     } else if (flag == "--pattern") {
       pattern = value;
+    } else if (flag == "--gap") {
+      job.gap = static_cast<std::size_t>(std::strtoull(value, nullptr, 10));
     } else {
       usage("unknown flag");
     }
@@ -309,7 +344,6 @@ int main(int argc, char** argv) {
     usage("bad value");
   }
 
-  Job job{};
   keel_bench::Random random(0x5EED);
   for (unsigned i = 0; i < kBatch; ++i) {
     job.sizes[i] = 16 + random.below(497);
@@ -322,8 +356,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "keel_scaling: %u x allocate (16..512 B) then %u x free per round, %u ms per run, median "
-      "of %u runs (min..max); %u hardware threads; load average %.2f\n",
-      kBatch, kBatch, milliseconds, repeats, std::thread::hardware_concurrency(), load_average());
+      "of %u runs (min..max); gap %zu B; %u hardware threads; load average %.2f\n",
+      kBatch, kBatch, milliseconds, repeats, job.gap, std::thread::hardware_concurrency(),
+      load_average());
   std::printf("%-6s %-13s %-24s %-24s %-7s %s\n", "free", "allocator", "1 thread, Mops/s",
               "2 threads, Mops/s", "scaling", "freed by the other thread");
   for (const Pattern each : {Pattern::local, Pattern::cross}) {
@@ -355,6 +390,10 @@ int main(int argc, char** argv) {
           "       cpu-cached: %.1f %% of allocations from a cache, %llu refills, %llu flushes\n",
           100.0 * static_cast<double>(s.cache_hits) / static_cast<double>(s.total_allocations),
           static_cast<unsigned long long>(s.refills), static_cast<unsigned long long>(s.flushes));
+    }
+    if (each == Pattern::local) {
+      SeparateFrontEnds apart;
+      report("cpu-cached x2", apart, job, repeats);
     }
   }
   std::printf("load average at the end %.2f\n", load_average());

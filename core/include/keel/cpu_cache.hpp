@@ -704,35 +704,60 @@ class CpuCached {
 
   /// Under the heap lock: a block of class `index` for a request of `size` bytes, and up to
   /// batch - 1 more for the cache. Only the first may call the OOM policy.
+  ///
+  /// The batch is ordered by address, and the block handed out is the middle one; the others go
+  /// onto the list from the ends inward, so that the next ones to go are next to the middle and
+  /// the two ends go last. The ends are the blocks that may share a cache line with another
+  /// CPU's blocks (refills of two CPUs lie side by side in the heap); a class that uses one or two
+  /// blocks at a time then never writes them, and two CPUs do not write one line
+  /// (docs/design.md section 11, docs/benchmarks.md: 1.6x against 2.0x on two threads).
   void* refill(Cache& cache, unsigned index, std::size_t size, CallOom call_oom) {
     const std::size_t class_bytes = detail::usable_bytes(detail::class_granules(index));
-    void* first = heap_allocate(class_bytes, kCacheAlignment, AllocationTag{}, call_oom);
-    if (first == nullptr) {
+    std::byte* batch[kBatch];
+    batch[0] = static_cast<std::byte*>(
+        heap_allocate(class_bytes, kCacheAlignment, AllocationTag{}, call_oom));
+    if (batch[0] == nullptr) {
       return nullptr;
     }
     ++cache.refills;
-    for (unsigned n = 1; n < kBatch; ++n) {
+    unsigned taken = 1;
+    while (taken < kBatch) {
       auto* more = static_cast<std::byte*>(heap_.try_allocate(class_bytes, kCacheAlignment));
       if (more == nullptr) {
         break;
       }
+      unsigned at = taken++;  // insertion by address
+      for (; at > 0 && batch[at - 1] > more; --at) {
+        batch[at] = batch[at - 1];
+      }
+      batch[at] = more;
+    }
+    const unsigned middle = taken / 2;
+    for (unsigned step = 0; step < taken; ++step) {
+      // 0, taken-1, 1, taken-2, ...: from the ends inward; the middle one is handed out.
+      const unsigned at = step % 2 == 0 ? step / 2 : taken - 1 - step / 2;
+      if (at == middle) {
+        continue;
+      }
+      std::byte* block = batch[at];
       Word granules = 0;
       Word pad = 0;
-      header_facts(more, granules, pad);
+      header_facts(block, granules, pad);
       const unsigned into = granules <= kLargestCachedBlock ? kClassDown[granules] : index;
       if (granules > kLargestCachedBlock || cache.count[into] == kCapacity) {
-        heap_.free(more);
-        break;
+        heap_.free(block);
+        continue;
       }
-      push(cache, into, more, granules, pad);
+      push(cache, into, block, granules, pad);
     }
     // The block handed out was announced at class_bytes: tell the tools the size asked for.
+    std::byte* handed = batch[middle];
     Word granules = 0;
     Word pad = 0;
-    header_facts(static_cast<std::byte*>(first), granules, pad);
+    header_facts(handed, granules, pad);
     const std::size_t room = detail::usable_bytes(granules);
-    detail::tools::on_resize(first, room, size, room);
-    return first;
+    detail::tools::on_resize(handed, room, size, room);
+    return handed;
   }
 
   /// Under the heap lock or not: the size and pad of a live block, from its header.
