@@ -83,16 +83,9 @@ void* allocate(std::size_t size, const void* caller) {
 }
 
 void* allocate_zeroed(std::size_t count, std::size_t size, const void* caller) {
-  std::size_t total = 0;
-  if (!keel::detail::checked_multiply(count, size, total)) {
-    set_errno(Error::no_memory);
-    return nullptr;
-  }
-  void* pointer = allocate(total, caller);
-  if (pointer != nullptr) {
-    __builtin_memset(pointer, 0, total);
-  }
-  return pointer;
+  return keel::detail::allocate_zeroed_with(
+      count, size, [caller](std::size_t total) { return allocate(total, caller); },
+      [] { set_errno(Error::no_memory); });
 }
 
 void* reallocate(void* pointer, std::size_t size, const void* caller) {

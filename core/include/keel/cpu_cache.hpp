@@ -233,19 +233,14 @@ class CpuCached {
   [[nodiscard]] void* allocate_zeroed(std::size_t count, std::size_t size,
                                       std::size_t align = kDefaultAlignment,
                                       AllocationTag tag = AllocationTag::here()) {
-    std::size_t total = 0;
-    if (!detail::checked_multiply(count, size, total)) {
-      const Masked masked(*this);
-      if (masked.cache != nullptr) {
-        ++masked.cache->failures;
-      }
-      return nullptr;
-    }
-    void* pointer = allocate(total, align, tag);
-    if (pointer != nullptr) {
-      __builtin_memset(pointer, 0, total);
-    }
-    return pointer;
+    return detail::allocate_zeroed_with(
+        count, size, [&](std::size_t total) { return allocate(total, align, tag); },
+        [this] {
+          const Masked masked(*this);
+          if (masked.cache != nullptr) {
+            ++masked.cache->failures;
+          }
+        });
   }
 
   /// As Heap::free: null is ignored; a block of a cached size goes into the running CPU's cache,
@@ -942,26 +937,12 @@ class CpuCached {
   /// `end` is the end of the region around `payload` (region_end_around).
   static bool plausible_live_block(const std::byte* payload, std::uintptr_t end, Word& granules,
                                    Word& pad) {
-    const std::byte* block = payload - detail::kHeaderBytes;
-    const Word header = detail::load_live_word(block);
+    const Word header =
+        detail::live_header(payload - detail::kHeaderBytes, end,
+                            [](const std::byte* at) { return detail::load_live_word(at); });
     granules = detail::granules_of(header);
-    pad = 0;
-    if ((header & detail::kUsedBit) == 0 || granules < detail::kMinBlockGranules ||
-        granules > ((end - reinterpret_cast<std::uintptr_t>(block)) >> detail::kGranuleShift)) {
-      return false;
-    }
-    if ((detail::load_live_word(block + detail::bytes_of(granules)) & detail::kPrevUsedBit) == 0) {
-      return false;
-    }
-    if ((header & detail::kPaddedBit) != 0) {
-      const Word pad_header = detail::load_live_word(block - detail::kGranule);
-      if ((pad_header & ~detail::kPrevUsedBit) !=
-          detail::make_header(detail::kPadGranules, detail::kUsedBit)) {
-        return false;
-      }
-      pad = detail::kPadGranules;
-    }
-    return true;
+    pad = (header & detail::kPaddedBit) != 0 ? detail::kPadGranules : 0;
+    return header != 0;
   }
 
   /// The end of the region that holds `payload` past its record, as last seen under the heap

@@ -125,16 +125,9 @@ class Heap {
   [[nodiscard]] void* allocate_zeroed(std::size_t count, std::size_t size,
                                       std::size_t align = kDefaultAlignment,
                                       AllocationTag tag = AllocationTag::here()) {
-    std::size_t total = 0;
-    if (!detail::checked_multiply(count, size, total)) {
-      count_failure(size > count ? size : count);
-      return nullptr;
-    }
-    void* pointer = allocate(total, align, tag);
-    if (pointer != nullptr) {
-      __builtin_memset(pointer, 0, total);
-    }
-    return pointer;
+    return detail::allocate_zeroed_with(
+        count, size, [&](std::size_t total) { return allocate(total, align, tag); },
+        [&] { count_failure(size > count ? size : count); });
   }
 
   /// Frees a block. null is ignored. O(1), IRQ-safe; with checking on and regions that leave gaps
@@ -1310,13 +1303,8 @@ class Heap {
         report_fault(Fault::misaligned_pointer, pointer);
         return false;
       }
-      const Word header = header_of(block);
-      const Word granules = detail::granules_of(header);
-      if ((header & detail::kUsedBit) == 0 || (kFull && header == kFreedFillWord) ||
-          granules < detail::kMinBlockGranules ||
-          granules > ((limit - address_of(block)) >> detail::kGranuleShift) ||
-          (header_of(detail::next_block(block, granules)) & detail::kPrevUsedBit) == 0 ||
-          ((header & detail::kPaddedBit) != 0 && !pad_intact(block))) {
+      const Word header = detail::live_header(block, limit, detail::header_of);
+      if (header == 0 || (kFull && header == kFreedFillWord)) {
         report_bad_pointer(pointer, limit);
         return false;
       }
@@ -1325,13 +1313,6 @@ class Heap {
       }
       return true;
     }
-  }
-
-  /// A PADDED block's pad: one used granule right in front of it.
-  static bool pad_intact(const std::byte* block) {
-    const Word pad = header_of(block - detail::kGranule);
-    return pad == (detail::make_header(detail::kPadGranules, detail::kUsedBit) |
-                   (pad & detail::kPrevUsedBit));
   }
 
   /// Reports a pointer that failed accept_live_pointer's block checks: double_free if the bytes

@@ -138,6 +138,25 @@ inline void set_prev_link(std::byte* block, Word link) {
   return payload - kHeaderBytes - start;
 }
 
+/// The header of `block` if it has the shape of a live block inside a region that ends at
+/// `limit`, else 0 (no live header is 0: USED is set). The shape is what free's O(1) checks ask
+/// (docs/design.md section 7): USED, at least the least block, an end inside the region, the
+/// next block's PREV_USED and, for a PADDED block, its pad in place. `load` reads one metadata
+/// word: the heap's own read, or the per-CPU caches' unlocked one (keel/cpu_cache.hpp).
+template <typename Load>
+[[nodiscard, gnu::always_inline]] inline Word live_header(const std::byte* block,
+                                                          std::uintptr_t limit, Load load) {
+  const Word header = load(block);
+  const Word granules = granules_of(header);
+  const bool live =
+      (header & kUsedBit) != 0 && granules >= kMinBlockGranules &&
+      granules <= ((limit - reinterpret_cast<std::uintptr_t>(block)) >> kGranuleShift) &&
+      (load(block + bytes_of(granules)) & kPrevUsedBit) != 0 &&
+      ((header & kPaddedBit) == 0 ||
+       (load(block - kGranule) & ~kPrevUsedBit) == make_header(kPadGranules, kUsedBit));
+  return live ? header : 0;
+}
+
 /// The largest request a heap serves (docs/design.md section 4); anything larger fails at once.
 /// It is 4 GiB - 12 bytes; on 32-bit targets `kMaxRequest + kHeaderBytes + kGranule - 1` is
 /// exactly SIZE_MAX, so granules_for cannot wrap there either.

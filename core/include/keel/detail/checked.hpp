@@ -18,4 +18,21 @@ namespace keel::detail {
   return !__builtin_mul_overflow(a, b, &result);
 }
 
+/// calloc's work, for every face that offers it: `allocate(count * size)` zeroed, or
+/// `overflow()` and null when the product does not fit in size_t.
+template <typename Allocate, typename Overflow>
+[[nodiscard]] void* allocate_zeroed_with(std::size_t count, std::size_t size, Allocate&& allocate,
+                                         Overflow&& overflow) {
+  std::size_t total = 0;
+  if (!checked_multiply(count, size, total)) {
+    overflow();
+    return nullptr;
+  }
+  void* pointer = allocate(total);
+  if (pointer != nullptr) {
+    __builtin_memset(pointer, 0, total);
+  }
+  return pointer;
+}
+
 }  // namespace keel::detail
