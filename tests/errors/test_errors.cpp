@@ -13,8 +13,13 @@
 
 #include "keel/heap.hpp"
 #include "keel/pool.hpp"
+#include "support/fault_log.hpp"
 
 namespace {
+
+using keel_test::g_faults;
+using keel_test::opaque;
+using keel_test::record_fault;
 
 using keel::Checking;
 using keel::FailOnOom;
@@ -24,27 +29,10 @@ using keel::HeapOptions;
 using keel::RegionError;
 using keel::Span;
 
-struct Recorded {
-  Fault fault;
-  const void* address;
-};
-std::vector<Recorded> g_faults;
 /// Heaps a test corrupted on purpose: never used or destroyed again (a plain array, which no
 /// destructor empties before LeakSanitizer looks).
 void* g_abandoned_heaps[16] = {};
 std::size_t g_abandoned_count = 0;
-void record_fault(Fault fault, const void* address) noexcept {
-  g_faults.push_back({fault, address});
-}
-
-/// Hides where a pointer came from, so that the compiler neither warns about nor folds away the
-/// deliberate misuse.
-template <typename T>
-T* opaque(T* pointer) {
-  asm volatile("" : "+r"(pointer));
-  return pointer;
-}
-
 void store32(void* at, std::uint32_t value) {
   std::memcpy(opaque(at), &value, 4);
 }

@@ -22,9 +22,15 @@
 #include "keel/cpu_cache.hpp"
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
+#include "support/mailbox.hpp"
 #include "support/thread_cpu.hpp"
 
 namespace {
+
+using keel_test::fill;
+using keel_test::intact;
+using keel_test::Mailbox;
+using keel_test::Owned;
 
 using keel::Span;
 using keel_test::ThreadCpu;
@@ -33,49 +39,6 @@ using Front = keel::CpuCached<keel::Heap<>, keel::SpinLock, ThreadCpu>;
 constexpr unsigned kWorkers = ThreadCpu::kMaxCpus;
 constexpr std::size_t kBufferBytes = 512 * 1024;
 constexpr unsigned kRoundsPerInspection = 1000;
-
-struct Owned {
-  unsigned char* pointer;
-  std::size_t size;
-  std::size_t align;
-  unsigned char tag;
-};
-
-void fill(const Owned& block) {
-  std::memset(block.pointer, block.tag, block.size);
-}
-
-bool intact(const Owned& block) {
-  for (std::size_t i = 0; i < block.size; ++i) {
-    if (block.pointer[i] != block.tag) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/// Blocks in transit between threads, behind a mutex (the happens-before edge any real queue
-/// gives).
-class Mailbox {
- public:
-  void post(const Owned& block) {
-    const std::lock_guard<std::mutex> guard(mutex_);
-    blocks_.push_back(block);
-  }
-  bool take(Owned& block) {
-    const std::lock_guard<std::mutex> guard(mutex_);
-    if (blocks_.empty()) {
-      return false;
-    }
-    block = blocks_.back();
-    blocks_.pop_back();
-    return true;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<Owned> blocks_;
-};
 
 struct Results {
   std::atomic<std::uint64_t> allocations{0};

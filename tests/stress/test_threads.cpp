@@ -22,8 +22,14 @@
 
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
+#include "support/mailbox.hpp"
 
 namespace {
+
+using keel_test::fill;
+using keel_test::intact;
+using keel_test::Mailbox;
+using keel_test::Owned;
 
 using keel::Span;
 
@@ -47,49 +53,6 @@ class WaitLock {
 constexpr unsigned kWorkers = 4;
 constexpr unsigned kRoundsPerMove = 100;
 constexpr std::size_t kBufferBytes = 256 * 1024;
-
-struct Owned {
-  unsigned char* pointer;
-  std::size_t size;
-  std::size_t align;
-  unsigned char tag;
-};
-
-void fill(const Owned& block) {
-  std::memset(block.pointer, block.tag, block.size);
-}
-
-bool intact(const Owned& block) {
-  for (std::size_t i = 0; i < block.size; ++i) {
-    if (block.pointer[i] != block.tag) {
-      return false;
-    }
-  }
-  return true;
-}
-
-/// Blocks in transit between threads. Its own mutex gives the hand-over a happens-before edge,
-/// as any real queue would.
-class Mailbox {
- public:
-  void post(const Owned& block) {
-    const std::lock_guard<std::mutex> guard(mutex_);
-    blocks_.push_back(block);
-  }
-  bool take(Owned& block) {
-    const std::lock_guard<std::mutex> guard(mutex_);
-    if (blocks_.empty()) {
-      return false;
-    }
-    block = blocks_.back();
-    blocks_.pop_back();
-    return true;
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<Owned> blocks_;
-};
 
 struct Results {
   std::atomic<std::uint64_t> allocations{0};

@@ -15,9 +15,14 @@
 #include "keel/cpu_cache.hpp"
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
+#include "support/fault_log.hpp"
 #include "support/thread_cpu.hpp"
 
 namespace {
+
+using keel_test::g_faults;
+using keel_test::opaque;
+using keel_test::record_fault;
 
 using keel::CacheStatistics;
 using keel::Fault;
@@ -30,25 +35,6 @@ using CachedNoChecks = keel::CpuCached<
 using FullyChecked = keel::CpuCached<
     keel::Heap<keel::FailOnOom, keel::HeapOptions{.checking = keel::Checking::full}>,
     keel::SpinLock, ThreadCpu>;
-
-struct Recorded {
-  Fault fault;
-  const void* address;
-};
-std::vector<Recorded> g_faults;
-
-void record_fault(Fault fault, const void* address) noexcept {
-  g_faults.push_back({fault, address});
-}
-
-/// Hides where a pointer came from, so that the compiler does not warn about the deliberate
-/// misuse (freeing a stack address).
-template <typename T>
-void* opaque(T* pointer) {
-  void* result = pointer;
-  asm volatile("" : "+r"(result));
-  return result;
-}
 
 /// A front end over one arena, with faults recorded instead of trapping.
 template <typename Front>
@@ -402,7 +388,7 @@ TEST(CpuCache, DoubleFreeIntoACacheIsReported) {
   EXPECT_EQ(front->reallocate(block, 100), nullptr);
   EXPECT_EQ(front->usable_size(block), 0U);
   ASSERT_EQ(g_faults.size(), 4U);
-  for (const Recorded& recorded : g_faults) {
+  for (const keel_test::LoggedFault& recorded : g_faults) {
     EXPECT_EQ(recorded.fault, Fault::double_free);
   }
   // Once the block is back in the heap, the heap's own check reports it.

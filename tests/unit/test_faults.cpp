@@ -7,31 +7,17 @@
 #include <vector>
 
 #include "keel/heap.hpp"
+#include "support/fault_log.hpp"
 
 namespace {
+
+using keel_test::g_faults;
+using keel_test::opaque;
+using keel_test::record_fault;
 
 using keel::Fault;
 using keel::Heap;
 using keel::Span;
-
-struct Recorded {
-  Fault fault;
-  const void* address;
-};
-std::vector<Recorded> g_faults;
-
-void record_fault(Fault fault, const void* address) noexcept {
-  g_faults.push_back({fault, address});
-}
-
-/// Hides where a pointer came from, so that the compiler does not warn about the deliberate
-/// misuse (freeing a stack address) that these tests make.
-template <typename T>
-void* opaque(T* pointer) {
-  void* result = pointer;
-  asm volatile("" : "+r"(result));
-  return result;
-}
 
 class Faults : public ::testing::Test {
  protected:
