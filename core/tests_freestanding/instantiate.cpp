@@ -3,6 +3,7 @@
 #include "keel/cpu_cache.hpp"
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
+#include "keel/recorder.hpp"
 
 namespace keel {
 template class Heap<FailOnOom, HeapOptions{}>;
@@ -21,6 +22,23 @@ void keel_freestanding_exercise(keel::Heap<>& heap, void* pointer) {
   (void)heap.validate();
   (void)heap.check();
   heap.free(heap.reallocate(pointer, 100, 64));
+}
+
+// The recorder over a heap (keel/recorder.hpp), with a sink that drops the bytes.
+namespace keel_freestanding {
+struct DropSink {
+  void write(const std::byte* /*data*/, std::size_t /*size*/) {}
+};
+}  // namespace keel_freestanding
+template class keel::Recorded<keel::Heap<>, keel_freestanding::DropSink>;
+template class keel::Recorded<
+    keel::Heap<keel::FailOnOom, keel::HeapOptions{.checking = keel::Checking::full}>,
+    keel_freestanding::DropSink>;
+
+void keel_freestanding_recorder(keel::Recorded<keel::Heap<>, keel_freestanding::DropSink>& heap) {
+  heap.start_recording();
+  heap.free(heap.reallocate(heap.allocate_zeroed(2, 8), 100, 64));
+  heap.stop_recording();
 }
 
 // The per-CPU front end, where the target has the atomic exchange its locks need (not v6-M).
