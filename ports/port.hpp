@@ -46,6 +46,11 @@ void set_health_reporter(HealthReporter reporter) noexcept;
 
 }  // namespace keel::port
 
+// Optional: a port that can carry a heap recording to the host (keel/recorder.hpp) declares
+// `keel::port::RecordingSink` in its `port_recording.hpp`: open(path) (false if there is no
+// channel), write(data, size) (any context, never allocates), close(). Cortex-M writes a host
+// file through semihosting, x86_64 writes QEMU's debug port 0xe9.
+
 // The port's inline definitions (IrqLock and anything else that must be inline): the file
 // `port_target.hpp` in the port's include directory, which CMake puts on the include path.
 #if __has_include("port_target.hpp")

@@ -78,6 +78,38 @@ void print_statistics(const keel::Statistics& stats) {
         static_cast<unsigned long>(stats.largest_free_block), stats.fragmentation_permille);
 }
 
+#if defined(KEEL_DEMO_RECORD)
+#if !defined(KEEL_DEMO_RECORD_PATH)
+#define KEEL_DEMO_RECORD_PATH "keel-demo.krec"
+#endif
+/// Opens the port's recording sink and starts recording, before anything allocates: the
+/// recording then holds every block of the run. False if the port has no channel to the host.
+bool start_recording() {
+  return g_heap.with_lock([](auto& heap) {
+    if (!heap.recorder().sink().open(KEEL_DEMO_RECORD_PATH)) {
+      return false;
+    }
+    heap.start_recording();
+    return true;
+  });
+}
+
+/// Ends the recording (E, the last buffer) and says how long it is.
+void stop_recording() {
+  std::uint32_t records = 0;
+  std::size_t bytes = 0;
+  g_heap.with_lock([&records, &bytes](auto& heap) {
+    heap.stop_recording();
+    heap.recorder().sink().close();
+    records = heap.recorder().records();
+    bytes = heap.recorder().bytes();
+    return 0;
+  });
+  print("   recording: %lu records, %lu B, to %s\n", static_cast<unsigned long>(records),
+        static_cast<unsigned long>(bytes), KEEL_DEMO_RECORD_PATH);
+}
+#endif
+
 }  // namespace
 
 // keel's malloc family, operator new/delete and keel::Allocator<T> all use g_heap.
@@ -105,6 +137,9 @@ bool expect(bool passed, const char* what) {
 int run(const Platform& machine) {
   g_platform = &machine;
   keel::port::set_health_reporter(report_health);
+#if defined(KEEL_DEMO_RECORD)
+  const bool recording = start_recording();
+#endif
   // Claim region 1 and arm the OOM policy with the reserve, before anything allocates: the
   // first printf makes the C library allocate stdout's buffer, through keel.
   const bool claimed = g_heap.with_lock([&machine](auto& heap) {
@@ -113,6 +148,9 @@ int run(const Platform& machine) {
   });
   print("\nkeel demo on %s\n", machine.machine);
   expect(claimed, "region 1 claimed");
+#if defined(KEEL_DEMO_RECORD)
+  expect(recording, "the recording channel to the host is open");
+#endif
   if (!claimed) {
     return 1;
   }
@@ -162,6 +200,9 @@ int run(const Platform& machine) {
   expect(final_stats.bytes_in_use == baseline.bytes_in_use, "bytes in use back to the baseline");
   expect(health.ok(), "validate()");
   expect(final_stats.region_count == 2, "both memory banks are keel regions");
+#if defined(KEEL_DEMO_RECORD)
+  stop_recording();
+#endif
   print("\ndemo: %s (%u checks, %u failed)\n", g_failures == 0 ? "PASS" : "FAIL", g_checks,
         g_failures);
   return g_failures == 0 ? 0 : 1;

@@ -22,6 +22,10 @@
 #include "keel/lock.hpp"
 #include "keel/span.hpp"
 #include "port.hpp"
+#if defined(KEEL_DEMO_RECORD)
+#include "keel/recorder.hpp"
+#include "port_recording.hpp"
+#endif
 
 namespace demo {
 
@@ -49,8 +53,17 @@ struct Platform {
 /// port's interrupt-masking lock.
 /// With tags: every block remembers the code that asked for it (operator new's, malloc's
 /// caller), and the report's leak_report() names it.
-using GlobalHeap = keel::Locked<keel::Heap<keel::ClaimOnOom, keel::HeapOptions{.tags = true}>,
-                                keel::port::IrqLock>;
+/// In a recording build (KEEL_DEMO_RECORD) the heap is wrapped in keel::Recorded, which writes
+/// every call it serves, inside the lock, to the port's RecordingSink (port_recording.hpp).
+inline constexpr keel::HeapOptions kGlobalHeapOptions{.tags = true};
+#if defined(KEEL_DEMO_RECORD)
+using GlobalHeap = keel::Locked<
+    keel::Recorded<keel::Heap<keel::ClaimOnOom, kGlobalHeapOptions>, keel::port::RecordingSink>,
+    keel::port::IrqLock>;
+#else
+using GlobalHeap =
+    keel::Locked<keel::Heap<keel::ClaimOnOom, kGlobalHeapOptions>, keel::port::IrqLock>;
+#endif
 GlobalHeap& global_heap();
 
 /// printf-style output to the console, and raw output in the same stream. Defined by the

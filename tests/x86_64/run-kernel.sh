@@ -3,7 +3,7 @@
 # pass or a fail. ctest and scripts/demo.sh run the kernel through it.
 #
 #   run-kernel.sh [--smp N] [--icount] [--append TEXT] [--timeout SECONDS]
-#                 [--expect-status N] [--expect-text TEXT] KERNEL.elf
+#                 [--expect-status N] [--expect-text TEXT] [--debugcon FILE] KERNEL.elf
 #
 # The machine is QEMU's `pc` with 1 GiB of RAM below 4 GiB and 512 MiB above it
 # (max-ram-below-4g), so the memory map has two usable ranges above the kernel image. The guest
@@ -16,6 +16,8 @@
 # Only 67 passes, unless --expect-status asks for another guest status (a test that makes the
 # kernel fault on purpose). --expect-text also requires TEXT in the serial output.
 # --icount runs QEMU with -icount shift=0: one TSC tick per instruction, one vCPU thread.
+# --debugcon FILE writes what the guest sends to port 0xe9 into FILE (a recording kernel's heap
+# recording, ports/x86_64/include/port_recording.hpp).
 set -uo pipefail
 
 smp=1
@@ -24,6 +26,7 @@ append=""
 timeout_seconds=60
 expect_status=0
 expect_text=""
+debugcon=""
 while [ $# -gt 1 ]; do
   case "$1" in
     --smp) smp=$2; shift 2 ;;
@@ -32,6 +35,7 @@ while [ $# -gt 1 ]; do
     --timeout) timeout_seconds=$2; shift 2 ;;
     --expect-status) expect_status=$2; shift 2 ;;
     --expect-text) expect_text=$2; shift 2 ;;
+    --debugcon) debugcon=$2; shift 2 ;;
     *) echo "run-kernel.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -44,6 +48,7 @@ qemu_args=(
 )
 [ "$icount" -eq 1 ] && qemu_args+=(-icount shift=0) && append="icount ${append}"
 [ -n "$append" ] && qemu_args+=(-append "$append")
+[ -n "$debugcon" ] && qemu_args+=(-debugcon "file:$debugcon")
 
 output=$(mktemp)
 trap 'rm -f "$output"' EXIT
