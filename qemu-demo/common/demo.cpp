@@ -8,6 +8,7 @@
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
 #include "keel/oom.hpp"
+#include "measure.hpp"
 
 namespace demo {
 namespace {
@@ -94,11 +95,20 @@ bool start_recording() {
   });
 }
 
-/// Ends the recording (E, the last buffer) and says how long it is.
+/// Ends the recording (E, the last buffer) and says how long it is, and what one flush of the
+/// buffer to the host costs (in the counter's unit, the empty window subtracted).
 void stop_recording() {
   std::uint32_t records = 0;
   std::size_t bytes = 0;
-  g_heap.with_lock([&records, &bytes](auto& heap) {
+  std::size_t flushed = 0;
+  std::uint64_t flush_cost = 0;
+  const std::uint64_t window = empty_window();
+  g_heap.with_lock([&](auto& heap) {
+    flushed = heap.recorder().buffered();
+    const std::uint64_t before = keel::port::counter();
+    heap.recorder().flush();
+    const std::uint64_t after = keel::port::counter();
+    flush_cost = after - before > window ? after - before - window : 0;
     heap.stop_recording();
     heap.recorder().sink().close();
     records = heap.recorder().records();
@@ -107,6 +117,9 @@ void stop_recording() {
   });
   print("   recording: %lu records, %lu B, to %s\n", static_cast<unsigned long>(records),
         static_cast<unsigned long>(bytes), KEEL_DEMO_RECORD_PATH);
+  print("   one flush of the recording's buffer (%lu B): %lu %s\n",
+        static_cast<unsigned long>(flushed), static_cast<unsigned long>(flush_cost),
+        keel::port::counter_unit());
 }
 #endif
 

@@ -213,6 +213,8 @@ class Recorder {
   [[nodiscard]] std::uint32_t records() const { return records_; }
   /// Bytes of the recording so far, header and buffered bytes included.
   [[nodiscard]] std::size_t bytes() const { return bytes_ + used_; }
+  /// Bytes waiting in the buffer for the next flush.
+  [[nodiscard]] std::size_t buffered() const { return used_; }
   [[nodiscard]] Sink& sink() { return sink_; }
 
   /// An allocate (or try_allocate, or reallocate of null) that returned `result` (null: failed).
