@@ -2,11 +2,12 @@
 //
 // Theory of operation (docs/design.md section 14.1; the format is docs/recording.md)
 //   `Recorder<Sink>` encodes calls into the binary recording form (.krec version 1) in a small
-//   fixed buffer and hands each full buffer to the Sink (the port's: semihosting, a debug port,
-//   a UART, or memory in a test). `Recorded<H, Sink>` is a heap H whose allocate, try_allocate,
-//   allocate_zeroed, reallocate, try_resize_in_place and free also record what the caller got.
-//   Behind a lock it records inside the lock: `Locked<Recorded<Heap<...>, Sink>, Lock>` writes
-//   the calls of all CPUs in the order the heap served them.
+//   fixed buffer and hands each full buffer to the Sink (a port's: semihosting on Cortex-M,
+//   the debug port on x86_64; memory in a test). `Recorded<H, Sink>` is a heap H whose
+//   allocate, try_allocate, allocate_zeroed, reallocate, try_resize_in_place and free also
+//   record what the caller got. Behind a lock it records inside the lock:
+//   `Locked<Recorded<Heap<...>, Sink>, Lock>` writes the calls of all CPUs in the order the
+//   heap served them.
 //
 // Invariants
 //   1. a buffer handed to the sink holds whole records (the header counts as one): a record is
@@ -18,13 +19,13 @@
 //
 // Trade-offs
 //   A heap that is not wrapped pays nothing: heap.hpp has no hook. A wrapped heap that is not
-//   recording pays one test per call. While recording, each call costs its encoding (about 60-90
-//   instructions on a Cortex-M4, docs/benchmarks.md) and, with checking on, a free or reallocate
-//   checks its pointer once more before the heap does (usable_size): a pointer the heap rejects
-//   is reported through the fault hook as before and must not appear in the recording (with
-//   Checking::full a block of 0 bytes needs a heap walk for that: O(blocks)). A flush
-//   runs the sink with the heap's lock held (with interrupts masked, under an IrqLock): the sink
-//   must be callable there, and its cost counts once per buffer, not per call.
+//   recording pays one test per call. While recording, each call costs its encoding (about 35
+//   instructions for an F to 80 for an A on a Cortex-M4, docs/benchmarks.md) and, with checking
+//   on, a free or reallocate checks its pointer once more before the heap does (usable_size): a
+//   pointer the heap rejects is reported through the fault hook as before and must not appear
+//   in the recording (with Checking::full a block of 0 bytes needs a heap walk for that:
+//   O(blocks)). A flush runs the sink with the heap's lock held (with interrupts masked, under
+//   an IrqLock): the sink must be callable there, and its cost counts once per buffer.
 #pragma once
 
 #include <cstddef>
@@ -311,6 +312,10 @@ class Recorder {
 /// calling H's, so nothing is recorded twice). The price: a call made through a reference to the
 /// base H (or as `heap.H::free(p)`) is not recorded; so is a new allocating call added to H
 /// until it is added here. Give code the Recorded heap (or the Locked one), never an H&.
+///
+/// Every recorded call costs H's call plus O(1): the record, and when the buffer is full one
+/// sink write of at most kBufferBytes. Null, zero and oversize input behave as in H. IRQ-safe
+/// when H's call and the sink's write are (under the heap's lock, as H's call is).
 ///
 /// Recorded calls, and why each is recorded as it is (what a replay needs):
 /// - allocate, try_allocate: A (a replay allocates; the OOM policy is the replay's business);
