@@ -14,6 +14,7 @@ packages=(
   qemu-system-arm qemu-system-x86       # the demo kernels and on-target tests
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-dev   # Cortex-M builds
   sqlite3 lua5.4 jq python3             # programs run on keel's preload library (tests/hosted)
+  python3-matplotlib                    # keel-size see: the pictures (tools/keel-size)
 )
 
 missing=()

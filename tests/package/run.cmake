@@ -4,13 +4,14 @@
 #         -DKEEL_SOURCE=<keel source> -DWORK=<scratch dir> [-DRUN=ON] [-DEXPECT=<text>]
 #         [-DCOMPILER_ARGS=<;-list of -D options for the nested builds>] [-DEMULATOR=<command>]
 #         [-DNM=<nm> -DNM_FILE=<built file> -DNM_REQUIRE=<symbols> -DNM_FORBID=<symbols>]
-#         -P run.cmake
+#         [-DSIZE_POINTER_BYTES=<4|8>] -P run.cmake
 #
 # With NM, the built file's symbol table must define every NM_REQUIRE symbol and contain no
 # NM_FORBID symbol.
 #
 # MODE=package first builds keel alone and installs it under WORK/prefix, then configures the
-# project with CMAKE_PREFIX_PATH pointing there.
+# project with CMAKE_PREFIX_PATH pointing there. With SIZE_POINTER_BYTES, the installed keel-size
+# (tools/keel-size) must size a small trace with its replayer for that pointer width.
 cmake_minimum_required(VERSION 3.25)
 
 include(${CMAKE_CURRENT_LIST_DIR}/steps.cmake)
@@ -25,6 +26,15 @@ if(MODE STREQUAL "package")
            -DCMAKE_INSTALL_PREFIX=${WORK}/prefix ${COMPILER_ARGS})
   run_step("build keel" ${CMAKE_COMMAND} --build ${WORK}/keel-build -j2)
   run_step("install keel" ${CMAKE_COMMAND} --install ${WORK}/keel-build)
+  if(DEFINED SIZE_POINTER_BYTES)
+    file(WRITE ${WORK}/size.trace "a 0 100 8\na 1 40 16\nr 0 300\nf 1\nf 0\n")
+    run_step("keel-size from the prefix" ${WORK}/prefix/bin/keel-size ${WORK}/size.trace --json
+             --no-table --scan 4 --pointer-bytes ${SIZE_POINTER_BYTES})
+    if(NOT step_output MATCHES "\"smallest_arena\": [1-9][0-9]*")
+      message(FATAL_ERROR "the installed keel-size printed:\n${step_output}")
+    endif()
+    message(STATUS "installed keel-size runs")
+  endif()
   list(APPEND project_args -DCMAKE_PREFIX_PATH=${WORK}/prefix)
 elseif(MODE STREQUAL "fetchcontent")
   list(APPEND project_args -DFETCHCONTENT_SOURCE_DIR_KEEL=${KEEL_SOURCE}

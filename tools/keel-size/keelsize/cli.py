@@ -164,7 +164,7 @@ def size_report(args):
     found = search(replayer, options, text, variants, args.scan)
     main = found[0]
     arena, raised = recommended_that_runs(replayer, options, text, main, args.margin)
-    head, summary, _ = run(replayer, options, text, arena)
+    _, summary, _ = run(replayer, options, text, arena)
     critical = None
     if main["step_below"].get("claimed"):
         critical = describe_op(recording, origin, main["step_below"]["op"])
@@ -175,6 +175,8 @@ def size_report(args):
         "operations": len(recording.records),
         "failed_calls": recording.failed_calls,
         "failed_calls_replayed": args.failed,
+        "failed_calls_bad_alignment": sum(1 for record in recording.records
+                                          if record.failed and record.align == 0),
         "options": options,
         "replayer": {"path": replayer.path, "how": replayer.how},
         "step": STEP,
@@ -274,8 +276,8 @@ def print_report(r, recording):
     if r["recommended_raised_steps"]:
         print("                      (raised %d granule steps above safe + margin, which failed)"
               % r["recommended_raised_steps"])
-    print("peak live (requested) %s bytes at op %s" % (_bytes(r["peak_live_bytes"]),
-                                                      r["peak_live_op"]))
+    print("peak live (requested) %s bytes at op %s" %
+          (_bytes(r["peak_live_bytes"]), r["peak_live_op"]))
     print("peak in use           %s bytes at op %s (whole blocks: headers, rounding, pads, "
           "trailers)" % (_bytes(r["peak_in_use"]), r["peak_in_use_op"]))
     worst = a["at_worst_fragmentation"]
@@ -294,6 +296,10 @@ def print_report(r, recording):
           (r["failed_calls"], "" if not r["failed_calls"] else
            (" (replayed as probes: each must succeed where it was made, then is undone)"
             if r["failed_calls_replayed"] == "probe" else " (left out of the replay)")))
+    if r["failed_calls_bad_alignment"]:
+        print("                      %d of them asked for an alignment that is not a power of "
+              "two: no heap serves those, they are not replayed" %
+              r["failed_calls_bad_alignment"])
     if len(r["variants"]) > 1:
         print()
         print("what each option costs (the other options as above; sizes in bytes):")
@@ -307,7 +313,8 @@ def print_report(r, recording):
             print("  %-8s  %-4s  %14s  %9s  %11s  %9s  %+d%s" %
                   (v["checking"], "on" if v["tags"] else "off", _bytes(v["smallest_arena"]),
                    _bytes(v["safe_from"]), _bytes(v["heap_object_bytes"]), _bytes(total),
-                   total - base, "  (recorded)" if v is recorded else ""))
+                   total - base, ("  (recorded)" if recording.header else "  (as given)")
+                   if v is recorded else ""))
 
 
 # --------------------------------------------------------------------------------------------
@@ -333,8 +340,8 @@ def see(args):
     os.makedirs(args.out, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         timeline_path = os.path.join(scratch, "timeline")
-        head, summary, maps = run(replayer, options, text, arena, timeline_path,
-                                  ("peak", "end"))
+        _, summary, maps = run(replayer, options, text, arena, timeline_path,
+                               ("peak", "end"))
         timeline = pictures.read_timeline(timeline_path)
     written = pictures.draw_all(args.out, name, timeline, maps, origin, recording, arena,
                                 smallest, summary, options)

@@ -34,8 +34,11 @@ def read_timeline(path):
 
 
 def _kib(value, _position=None):
-    if value >= 10 * 1024:
-        return "%d KiB" % round(value / 1024)
+    """An axis label: bytes below 1 KiB, else KiB or MiB."""
+    if abs(value) >= 1 << 20:
+        return "%g MiB" % round(value / (1 << 20), 2)
+    if abs(value) >= 1024:
+        return "%g KiB" % round(value / 1024, 1)
     return "%d" % value
 
 
@@ -67,8 +70,10 @@ def draw_timeline(path, name, timeline, origin, arena, smallest, summary, option
                    fontsize=10)
     axes.set_xlabel("operation")
     axes.set_ylabel("bytes")
-    axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_kib))
     axes.set_ylim(bottom=0)
+    axes.yaxis.set_major_locator(matplotlib.ticker.MultipleLocator(
+        _byte_step(axes.get_ylim())))
+    axes.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_kib))
     axes.margins(x=0)
     axes.grid(alpha=0.3)
     axes.legend(loc="upper right", fontsize=8, framealpha=0.9)
@@ -101,7 +106,7 @@ def _tag_label(key):
     return "0x%x:%d" % (tag, line) if line else "0x%x" % tag
 
 
-def draw_map(path, name, title, snapshot, recording):
+def draw_map(path, name, title, snapshot):
     regions, spans = _spans(snapshot)
     used = [s for s in spans if s[3][2]]
     tagged = any(_tag_key(s[3]) not in (None, (0, 0)) for s in used)
@@ -113,21 +118,23 @@ def draw_map(path, name, title, snapshot, recording):
     ranked = sorted(by_tag, key=lambda key: -by_tag[key])
     palette = plt.get_cmap("tab10")
     tag_colour = {key: palette(i) for i, key in enumerate(ranked[:10])}
-    births = [s[3][7] for s in used if len(s[3]) > 7]
-    last_op = max(len(recording.records) - 1, 1)
-    age_norm = colors.Normalize(vmin=0, vmax=last_op)
+    # Ages by rank among the live blocks, oldest to youngest: a few old blocks (made at start-up)
+    # would otherwise make every other block the same colour.
+    births = sorted(set(s[3][7] for s in used if len(s[3]) > 7))
+    rank = {birth: index for index, birth in enumerate(births)}
+    age_norm = colors.Normalize(vmin=0, vmax=max(len(births) - 1, 1))
     age_map = plt.get_cmap("viridis")
 
     blocks_per_row = 120
     rows_of = [max(1, min(8, math.ceil(sum(1 for s in spans if s[0] == index) /
                                        blocks_per_row))) for index in range(len(regions))]
     total_rows = sum(rows_of)
-    figure, panels = plt.subplots(3, 1, figsize=(12, 2.2 + 1.2 * total_rows), dpi=110,
+    figure, panels = plt.subplots(3, 1, figsize=(13, 2.4 + 1.2 * total_rows), dpi=110,
                                   squeeze=False)
-    modes = (("used / free", "used"), ("used blocks by allocation tag" if tagged else
-                                       "used blocks by request size (no tags in the input)",
-                                       "tag"),
-             ("used blocks by age (the operation that allocated them)", "age"))
+    modes = (("used / free", "used"),
+             ("used blocks by allocation tag" if tagged else
+              "used blocks by request size (no tags in the input)", "tag"),
+             ("used blocks by age (the operation that made, moved or resized them)", "age"))
     for (label, mode), axes in zip(modes, panels[:, 0]):
         row = 0
         ticks = []
@@ -150,7 +157,7 @@ def draw_map(path, name, title, snapshot, recording):
                     key = _tag_key(block) if tagged else _size_class(block)
                     colour = tag_colour.get(key, "#8c8c8c")
                 else:
-                    colour = age_map(age_norm(block[7])) if len(block) > 7 else USED
+                    colour = age_map(age_norm(rank[block[7]])) if len(block) > 7 else USED
                 pieces.append((span[1], span[2], colour))
             pieces.append((start + extent - HEADER, start + extent, OVERHEAD))
             for low, high, colour in pieces:
@@ -161,30 +168,39 @@ def draw_map(path, name, title, snapshot, recording):
         axes.set_yticklabels([text for _, text in ticks], fontsize=7)
         axes.set_xlim(0, max(math.ceil(extent / rows_of[i]) for i, (_, extent) in
                              enumerate(regions)))
+        axes.xaxis.set_major_locator(matplotlib.ticker.MultipleLocator(
+            _byte_step(axes.get_xlim())))
         axes.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_kib))
         axes.set_title(label, fontsize=9, loc="left")
         if mode == "used":
             axes.legend(handles=[Patch(color=USED, label="used"), Patch(color=FREE,
                                                                         label="free"),
                                  Patch(color=OVERHEAD, label="region record / sentinel")],
-                        loc="upper right", fontsize=7, ncol=3, bbox_to_anchor=(1, 1.35))
+                        loc="upper left", fontsize=7, bbox_to_anchor=(1.01, 1))
         elif mode == "tag" and ranked:
             handles = [Patch(color=tag_colour[key], label=(_tag_label(key) if tagged else
                                                            _size_label(key)))
                        for key in ranked[:10]]
             if len(ranked) > 10:
                 handles.append(Patch(color="#8c8c8c", label="%d more" % (len(ranked) - 10)))
-            axes.legend(handles=handles, loc="upper left", fontsize=6, ncol=6,
-                        bbox_to_anchor=(0, -0.25 - 0.05 * total_rows))
+            axes.legend(handles=handles, loc="upper left", fontsize=7,
+                        ncol=1 + len(handles) // (3 + 2 * total_rows), bbox_to_anchor=(1.01, 1))
         elif mode == "age" and births:
-            figure.colorbar(cm.ScalarMappable(norm=age_norm, cmap=age_map), ax=axes,
-                            orientation="vertical", fraction=0.03, pad=0.01,
-                            label="allocated at op")
+            bar = figure.colorbar(cm.ScalarMappable(norm=age_norm, cmap=age_map), ax=axes,
+                                  orientation="vertical", fraction=0.03, pad=0.01)
+            bar.set_ticks([0, max(len(births) - 1, 1)])
+            bar.set_ticklabels(["op %d" % births[0], "op %d" % births[-1]])
     panels[-1, 0].set_xlabel("bytes from the region's start")
     figure.suptitle("%s: %s" % (name, title), fontsize=10)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
+
+
+def _byte_step(limits):
+    """A tick step for a byte axis from `limits`: a power of two giving 4 to 8 ticks."""
+    low, high = limits
+    return 1 << max(int(math.ceil(math.log2(max(high - low, 8) / 8))), 0)
 
 
 def spans_first(spans, index, start):
@@ -227,6 +243,6 @@ def draw_all(out, name, timeline, maps, origin, recording, arena, smallest, summ
         op = origin[snapshot["op"]] if snapshot["op"] < len(origin) else snapshot["op"]
         path = "%s/%s-map-%s.png" % (out, name, when)
         draw_map(path, name, "%s (op %d, arena %s bytes)" % (title, op, format(arena, ",")),
-                 snapshot, recording)
+                 snapshot)
         written.append(path)
     return written

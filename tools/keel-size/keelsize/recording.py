@@ -637,8 +637,8 @@ def to_text(recording):
                 lines.append("# fail r %d %d from=0x%x align=%d %s" %
                              (r.id, r.size, r.frm, r.align, _tag_text(r)))
         elif r.kind == "a":
-            lines.append("a %d %d %d # at=0x%x %s" % (r.id, r.size, r.align, r.at,
-                                                       _tag_text(r)))
+            lines.append("a %d %d %d # at=0x%x %s" %
+                         (r.id, r.size, r.align, r.at, _tag_text(r)))
         elif r.kind == "c":
             lines.append("c %d %d %d # at=0x%x align=%d %s" %
                          (r.id, r.count, r.size, r.at, r.align, _tag_text(r)))
