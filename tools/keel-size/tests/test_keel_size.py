@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -280,7 +281,8 @@ class SizeSynthetic(unittest.TestCase, SizeChecks):
         path = work("limit.trace")
         with open(path, "w") as stream:
             stream.write("a 0 16 8\nf 0\n")
-        process = keel_size(path, "--search-limit", "3", check=False)
+        process = keel_size(path, "--search-limit", "3", "--pointer-bytes",
+                            str(ARGS.widths[0]), check=False)
         self.assertEqual(process.returncode, 1)
         self.assertIn(b"search_limit", process.stderr)
         for width in (4, 8):
@@ -288,6 +290,19 @@ class SizeSynthetic(unittest.TestCase, SizeChecks):
                 process = keel_size(path, "--pointer-bytes", str(width), check=False)
                 self.assertEqual(process.returncode, 1)
                 self.assertIn(b"no replayer for %d-byte pointers" % width, process.stderr)
+
+    def test_32_bit_replayer_under_qemu(self):
+        if 4 not in ARGS.widths or shutil.which("qemu-i386") is None:
+            self.skipTest("no 32-bit replayer or no qemu-i386")
+        path = synthetic(4, seed=13, operations=800)
+        native = json.loads(keel_size(path, "--json", "--scan", "8").stdout)
+        process = subprocess.run([ARGS.keel_size, path, "--json", "--scan", "8"],
+                                 capture_output=True, check=True,
+                                 env=dict(os.environ, KEEL_SIZE_QEMU="1"))
+        emulated = json.loads(process.stdout)
+        self.assertEqual(emulated["replayer"]["how"], "under qemu-i386")
+        for key in ("smallest_arena", "safe_from", "variants", "closest_to_failing"):
+            self.assertEqual(native[key], emulated[key], key)
 
 
 class SizeTraces(unittest.TestCase, SizeChecks):
