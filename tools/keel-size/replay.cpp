@@ -6,7 +6,8 @@
 //     keel-replay 1
 //     a ID SIZE ALIGN TAG LINE          allocate
 //     c ID COUNT SIZE ALIGN TAG LINE    allocate_zeroed
-//     r ID SIZE ALIGN TAG LINE          reallocate of the live block ID
+//     r ID SIZE ALIGN TAG LINE          reallocate of the live block ID (SIZE 0: resized to
+//                                       a minimum block, not freed)
 //     f ID                              free of the live block ID
 //     pa SIZE ALIGN TAG LINE            a failed call of the recording, replayed as a probe
 //     pc COUNT SIZE ALIGN TAG LINE      (it must succeed here, and is undone at once)
@@ -487,7 +488,11 @@ Outcome replay(const Recording& recording, H& heap, Check check, OnFailure on_fa
           }
           break;
         }
-        void* pointer = heap.reallocate(slot.pointer, op.size, op.align, tag_of(op));
+        // A reallocate to 0 bytes keeps a minimum block (a recorded try_resize_in_place(p, 0);
+        // a recorded realloc that freed is an F), where keel's reallocate would free it.
+        void* pointer = op.size != 0 ? heap.reallocate(slot.pointer, op.size, op.align, tag_of(op))
+                        : heap.try_resize_in_place(slot.pointer, 0, tag_of(op)) ? slot.pointer
+                                                                                : nullptr;
         if (pointer == nullptr) {
           if (patterns && !keel_bench::check_pattern(slot.pointer, slot.bytes, slot.seed)) {
             corrupted(index, "failed reallocate damaged the block");

@@ -291,6 +291,15 @@ class SizeSynthetic(unittest.TestCase, SizeChecks):
                 self.assertEqual(process.returncode, 1)
                 self.assertIn(b"no replayer for %d-byte pointers" % width, process.stderr)
 
+    def test_reallocate_to_zero_keeps_the_block(self):
+        path = work("zero.trace")
+        with open(path, "w") as stream:
+            stream.write("a 0 100 8\nr 0 0\na 1 24 8\nr 0 40\nf 0\nf 1\n")
+        result = json.loads(keel_size(path, "--json", "--scan", "4", "--pointer-bytes",
+                                      str(ARGS.widths[0])).stdout)
+        self.assertLess(result["smallest_arena"], 256)
+        self.assertEqual(result["at_recommended"]["failures"], 0)
+
     def test_32_bit_replayer_under_qemu(self):
         if 4 not in ARGS.widths or shutil.which("qemu-i386") is None:
             self.skipTest("no 32-bit replayer or no qemu-i386")
