@@ -13,6 +13,7 @@
 # check_recording.py, which also checks it). Exits non-zero if the demo or the check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh demo
 
 target=${1:-cortex-m4}
 out=build/record

@@ -145,7 +145,11 @@ def describe_tag(tag, line, recording):
     if tag == 0:
         return "no tag"
     if line == 0:
-        return "code address 0x%x: addr2line -e IMAGE 0x%x" % (tag, tag)
+        # A return address: the call is the instruction before it. Less one (with a Thumb
+        # return address's bit 0 cleared first) lands inside the call on Arm and x86 alike;
+        # the return address itself can name the next line, or code inlined after the call.
+        call = (tag & ~1) - 1
+        return "code address 0x%x: addr2line -e IMAGE 0x%x (the call)" % (tag, call)
     return "file name at 0x%x, line %d" % (tag, line)
 
 

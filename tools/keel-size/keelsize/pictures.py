@@ -160,7 +160,12 @@ def draw_map(path, name, title, snapshot):
                     colour = age_map(age_norm(rank[block[7]])) if len(block) > 7 else USED
                 pieces.append((span[1], span[2], colour))
             pieces.append((start + extent - HEADER, start + extent, OVERHEAD))
-            for low, high, colour in pieces:
+            # Free space first, blocks over it: a block narrower than 1/500 of a row (under three
+            # pixels) is drawn that wide, over the free space beside it, so that it stays visible.
+            least = width / 500
+            for low, high, colour in sorted(pieces, key=lambda piece: piece[2] != FREE):
+                if colour != FREE and high - low < least:
+                    high = min(low + least, start + extent)
                 _draw_wrapped(axes, low - start, high - start, width, row, colour)
             row += rows
         axes.set_ylim(row - 0.5, -0.5)
@@ -186,8 +191,10 @@ def draw_map(path, name, title, snapshot):
             axes.legend(handles=handles, loc="upper left", fontsize=7,
                         ncol=1 + len(handles) // (3 + 2 * total_rows), bbox_to_anchor=(1.01, 1))
         elif mode == "age" and births:
-            bar = figure.colorbar(cm.ScalarMappable(norm=age_norm, cmap=age_map), ax=axes,
-                                  orientation="vertical", fraction=0.03, pad=0.01)
+            # In an inset beside the strip, so that this panel keeps the others' width.
+            bar = figure.colorbar(cm.ScalarMappable(norm=age_norm, cmap=age_map),
+                                  cax=axes.inset_axes([1.01, 0.0, 0.012, 1.0]),
+                                  orientation="vertical")
             bar.set_ticks([0, max(len(births) - 1, 1)])
             bar.set_ticklabels(["op %d" % births[0], "op %d" % births[-1]])
     panels[-1, 0].set_xlabel("bytes from the region's start")
