@@ -32,9 +32,13 @@ cortex_m_preset() {  # build one Cortex-M preset; run its on-target tests in QEM
   cmake --preset "$1" >/dev/null && cmake --build --preset "$1" && ctest --preset "$1" -j2
 }
 
-x86_64_kernel() {  # the x86_64 kernel (its own CMake project) and its QEMU boots, 1 and 4 cores
+x86_64_kernel() {  # the x86_64 kernel (its own CMake project) and its QEMU boots, 1 and 4 cores;
+  # then the recording kernel (-DKEEL_DEMO_RECORD=ON), whose recording must be well formed
   cmake -S qemu-demo/x86_64 -B build/x86-kernel >/dev/null &&
-    cmake --build build/x86-kernel -j2 && ctest --test-dir build/x86-kernel -j2 --output-on-failure
+    cmake --build build/x86-kernel -j2 && ctest --test-dir build/x86-kernel -j2 --output-on-failure &&
+    cmake -S qemu-demo/x86_64 -B build/x86-kernel-record -DKEEL_DEMO_RECORD=ON >/dev/null &&
+    cmake --build build/x86-kernel-record -j2 &&
+    ctest --test-dir build/x86-kernel-record -R record --output-on-failure
 }
 
 step "format" scripts/check-format.sh
