@@ -78,12 +78,12 @@ class Builder {
 
   /// Takes everything left, with requests the O(1) good-fit search serves (no fallback needed).
   void take_rest() {
+    using Bins = keel::detail::DefaultBins;
     while (cursor_ < sentinel_) {
       const auto rest = static_cast<Word>((sentinel_ - cursor_) >> keel::detail::kGranuleShift);
       Word granules = rest;
-      if (rest >= keel::detail::kSecondLevels) {
-        const Word step =
-            Word{1} << (keel::detail::highest_bit(rest) - keel::detail::kSecondLevelBits);
+      if (rest >= Bins::kSecondLevels) {
+        const Word step = Word{1} << (keel::detail::highest_bit(rest) - Bins::kSecondLevelBits);
         granules = rest - (step - 1);
       }
       take(granules);

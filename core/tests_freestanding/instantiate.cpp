@@ -8,6 +8,10 @@
 namespace keel {
 template class Heap<FailOnOom, HeapOptions{}>;
 template class Heap<ClaimOnOom, HeapOptions{.statistics = false, .checking = Checking::none}>;
+// The small-heap bins (docs/design.md section 13).
+template class Heap<FailOnOom,
+                    HeapOptions{
+                        .checking = Checking::full, .hardened = true, .largest_block = 64 * 1024}>;
 }  // namespace keel
 
 namespace {

@@ -63,12 +63,17 @@ KEEL_TEST_UNCHECKED void poke(void* at, unsigned value) {
   *static_cast<volatile unsigned char*>(opaque(at)) = static_cast<unsigned char>(value);
 }
 
-/// One checking level (and the hardened option) as a type, for the typed tests.
-template <Checking kLevel, bool kHardened = false>
+/// One checking level (and the hardened option, and the largest block) as a type, for the typed
+/// tests.
+template <Checking kLevel, bool kHardened = false,
+          std::uint32_t kLargestBlock = HeapOptions{}.largest_block>
 struct Level {
-  using HeapT = Heap<FailOnOom, HeapOptions{.checking = kLevel, .hardened = kHardened}>;
+  using HeapT =
+      Heap<FailOnOom,
+           HeapOptions{.checking = kLevel, .hardened = kHardened, .largest_block = kLargestBlock}>;
   static constexpr Checking checking = kLevel;
   static constexpr bool hardened = kHardened;
+  static constexpr bool small = kLargestBlock != HeapOptions{}.largest_block;
 };
 
 template <typename L>
@@ -126,7 +131,10 @@ class Errors : public ::testing::Test {
 
 using Levels =
     ::testing::Types<Level<Checking::none>, Level<Checking::basic>, Level<Checking::full>,
-                     Level<Checking::debug>, Level<Checking::basic, true>>;
+                     Level<Checking::debug>, Level<Checking::basic, true>,
+                     // The small-heap bins (docs/design.md section 13): 8 per power of two.
+                     Level<Checking::basic, false, 64 * 1024>,
+                     Level<Checking::full, true, 64 * 1024>>;
 
 class LevelNames {
  public:
@@ -139,7 +147,7 @@ class LevelNames {
       case Checking::full: name = "Full"; break;
       case Checking::debug: name = "Debug"; break;
     }
-    return L::hardened ? name + "Hardened" : name;
+    return (L::hardened ? name + "Hardened" : name) + (L::small ? "Small" : "");
   }
 };
 TYPED_TEST_SUITE(Errors, Levels, LevelNames);
@@ -790,13 +798,15 @@ TYPED_TEST(Errors, UnderrunByOneByte) {
 /// bytes are not metadata); full notices in validate() and when the memory is handed out again.
 TYPED_TEST(Errors, UseAfterFree) {
   auto& heap = *this->heap_;
-  auto* block = static_cast<unsigned char*>(heap.allocate(200, 8));
+  // 26 granules: a bin's smallest size in every layout, so that good fit takes the block again.
+  constexpr std::size_t kSize = 26 * 8 - 4 - TestFixture::HeapT::trailer_bytes;
+  auto* block = static_cast<unsigned char*>(heap.allocate(kSize, 8));
   void* guard = heap.allocate(16, 8);  // keeps the freed block from merging to the right
   heap.free(block);
   poke(block + 100, 0x42);
   if constexpr (TestFixture::kChecking == Checking::debug) {
     EXPECT_EQ(heap.validate().kind, keel::Violation::free_block_written);
-    void* again = heap.allocate(200, 8);
+    void* again = heap.allocate(kSize, 8);
     ASSERT_FALSE(g_faults.empty());
     EXPECT_EQ(g_faults[0].fault, Fault::write_after_free);
     EXPECT_EQ(g_faults[0].address, block + 100);
@@ -804,13 +814,13 @@ TYPED_TEST(Errors, UseAfterFree) {
     heap.free(again);
   } else if constexpr (TestFixture::kFull) {
     EXPECT_EQ(heap.validate().kind, keel::Violation::free_block_written);
-    void* again = heap.allocate(200, 8);
+    void* again = heap.allocate(kSize, 8);
     EXPECT_EQ(again, block);
     this->expect_fault(Fault::write_after_free, block + 100);
     heap.free(again);
   } else {
     this->expect_valid();
-    void* again = heap.allocate(200, 8);
+    void* again = heap.allocate(kSize, 8);
     EXPECT_EQ(again, block);
     heap.free(again);
   }

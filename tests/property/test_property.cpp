@@ -104,6 +104,26 @@ TEST(Property, DebugChecks) {
       kOperations / 3, keel::test::Mix{}, 512 * 1024, kCostlySeedDivisor);
 }
 
+// A heap built for 64 KiB blocks (docs/design.md section 13): 8 bins per power of two. Its four
+// region buffers of 128 KiB are more than a region may span, so claims are trimmed and extends
+// refused as too large; the checked heap runs on buffers of 16 KiB, where neither happens.
+using SmallHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.largest_block = 64 * 1024}>;
+TEST(Property, SmallHeapTrimmedRegions) {
+  run_seeds<SmallHeap>(kOperations);
+}
+
+TEST(Property, SmallHeapFullChecksNearExhaustion) {
+  keel::test::Mix mix;
+  mix.allocate = 50;
+  mix.free = 20;
+  mix.max_size = 300;
+  mix.large_size = 4000;
+  run_seeds<keel::Heap<keel::FailOnOom, keel::HeapOptions{.checking = keel::Checking::full,
+                                                          .hardened = true,
+                                                          .largest_block = 64 * 1024}>>(
+      kOperations, mix, 64 * 1024, kCostlySeedDivisor);
+}
+
 TEST(Property, SmallBlocksNearExhaustion) {
   keel::test::Mix mix;
   mix.allocate = 50;

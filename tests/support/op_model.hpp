@@ -278,9 +278,9 @@ class Model {
     }
     const auto largest = static_cast<detail::Word>(
         (before.largest_free_block + detail::kHeaderBytes) / detail::kGranule);
-    const detail::Word start = detail::search_size(wanted);
-    return start <= detail::kMaxBlockGranules &&
-           detail::bin_floor(detail::bin_of(largest)) >= start;
+    using Bins = typename HeapT::Bins;
+    const detail::Word start = Bins::search_size(wanted);
+    return start <= Bins::kMaxGranules && Bins::bin_floor(Bins::bin_of(largest)) >= start;
   }
 
   void do_allocate(const Operation& op) {
@@ -375,8 +375,9 @@ class Model {
     }
     const Span extent = result.extent();
     if (address(extent.data) < address(wanted.data) ||
-        address(extent.data) + extent.size > address(wanted.data) + wanted.size) {
-      fail("claimed extent outside the span given", extent.data, extent.size);
+        address(extent.data) + extent.size > address(wanted.data) + wanted.size ||
+        extent.size > HeapT::max_region) {
+      fail("claimed extent outside the span given or above max_region", extent.data, extent.size);
       return;
     }
     region.extent = extent;
@@ -398,7 +399,11 @@ class Model {
     const Statistics before = heap_.statistics();
     const RegionResult result = heap_.extend(region.extent, grown);
     if (!result.ok()) {
-      if (result.error() != RegionError::too_small) {
+      if (result.error() == RegionError::too_large) {
+        if (grown.size <= HeapT::max_region) {
+          fail("extend within max_region refused as too large", grown.data, grown.size);
+        }
+      } else if (result.error() != RegionError::too_small) {
         fail("extend inside the buffer refused", grown.data,
              static_cast<std::size_t>(result.error()));
       } else if (grow_low >= 32 || grow_high >= 32) {
@@ -410,7 +415,8 @@ class Model {
     const Span extent = result.extent();
     if (address(extent.data) < address(grown.data) ||
         address(extent.data) + extent.size > address(grown.data) + grown.size ||
-        address(extent.data) > address(region.extent.data) || extent.size < region.extent.size) {
+        address(extent.data) > address(region.extent.data) || extent.size < region.extent.size ||
+        extent.size > HeapT::max_region) {
       fail("extended extent is not between the old one and the one asked", extent.data,
            extent.size);
       return;

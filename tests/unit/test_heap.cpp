@@ -512,6 +512,14 @@ constinit Heap<keel::FailOnOom, keel::HeapOptions{.checking = keel::Checking::fu
                                                   .histogram = true,
                                                   .hardened = true}>
     g_zero_all_options;
+// And with the small-heap bins (HeapOptions::largest_block, docs/design.md section 13).
+constinit Heap<keel::FailOnOom, keel::HeapOptions{.largest_block = 64 * 1024}> g_zero_small;
+constinit Heap<keel::FailOnOom, keel::HeapOptions{.checking = keel::Checking::full,
+                                                  .tags = true,
+                                                  .histogram = true,
+                                                  .hardened = true,
+                                                  .largest_block = 4096}>
+    g_zero_small_all_options;
 template <typename H>
 bool all_zero(const H& heap) {
   unsigned char bytes[sizeof(H)];
@@ -527,6 +535,8 @@ bool all_zero(const H& heap) {
 TEST(State, InitialStateIsAllZero) {
   EXPECT_TRUE(all_zero(g_zero_default));
   EXPECT_TRUE(all_zero(g_zero_all_options));
+  EXPECT_TRUE(all_zero(g_zero_small));
+  EXPECT_TRUE(all_zero(g_zero_small_all_options));
   // And a heap whose last region was released is empty again (Faults.* check that it then
   // refuses every pointer).
   auto memory = std::make_unique<std::byte[]>(4096);

@@ -42,6 +42,14 @@ struct HeapOptions {
   /// address of the attacker's choice. A broken link is reported (Fault::corrupted_block) and
   /// the heap then refuses all further allocation. About 6 instructions per list operation.
   bool hardened = false;
+  /// The largest block the heap holds, in bytes with its header (rounded down to 8): the
+  /// default is the most a 29-bit size can say, 4 GiB - 8. The bins follow it: a smaller value
+  /// drops the first levels no block can reach, and at 64 KiB or less a first level has 8 bins
+  /// instead of 16, so that the state of a 64 KiB heap fits in 512 bytes on a 32-bit target
+  /// (docs/design.md section 13). Requests above it less the header fail at once (max_request);
+  /// claim trims a span to one block of it (max_region), and extend refuses to pass that.
+  /// At least 128.
+  std::uint32_t largest_block = 0xFFFF'FFF8U;
 };
 
 /// The alignment of `allocate(size)` without an explicit alignment: the target's

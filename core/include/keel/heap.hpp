@@ -4,10 +4,10 @@
 //   Memory comes from regions the caller claims. Each region is tiled by blocks: a used record
 //   block, then user blocks, then a 4-byte sentinel (docs/design.md section 2). Every block has one
 //   32-bit header word (section 1). Free blocks carry a footer and two 32-bit links, and sit in
-//   one of 416 segregated bins found through two bitmaps (section 3). allocate takes the head of
-//   the first non-empty bin whose every block fits (good fit, O(1)), else looks at a bounded
-//   number of blocks in the bins below (best effort, at most options.search_limit blocks), splits
-//   off the rest, and returns. free merges the block with its free neighbours at once and bins it.
+//   one of 416 bins (89 for a 64 KiB largest_block, section 13) found through two bitmaps
+//   (section 3). allocate takes the head of the first non-empty bin whose every block fits (good
+//   fit, O(1)), else looks at a bounded number of blocks in the bins below (best effort, at most
+//   options.search_limit blocks), splits off the rest. free merges with free neighbours at once.
 //
 // Invariants (docs/design.md section 5; validate() checks all of them, check() the cheap ones)
 //   1. blocks tile each region exactly; 2. no two neighbours are both free; 3. PREV_USED equals
@@ -60,17 +60,20 @@ class Heap {
  public:
   using OomPolicy = Oom;
   static constexpr HeapOptions options = kOptions;
+  using Bins = detail::BinsFor<kOptions.largest_block>;  ///< its bins (design.md sections 3, 13)
   /// Bytes at the end of every block for the checks and the tag (0 with basic checks, no tags).
   static constexpr std::size_t trailer_bytes =
       (kOptions.checking >= Checking::full ? 8 : 0) +
       (kOptions.tags ? (sizeof(AllocationTag) + 7) / 8 * 8 : 0);
-  /// The largest size allocate can serve; larger requests return null at once.
-  static constexpr std::size_t max_request = detail::kMaxRequest - trailer_bytes;
+  /// The largest size allocate can serve (HeapOptions::largest_block less the header and
+  /// trailer); larger requests return null at once.
+  static constexpr std::size_t max_request =
+      detail::bytes_of(Bins::kMaxGranules) - detail::kHeaderBytes - trailer_bytes;
   /// The least span that claim accepts (plus up to 14 bytes of alignment slack).
   static constexpr std::size_t min_region = detail::kMinRegionBytes;
-  /// The largest extent of one region (4 GiB + 12 bytes on 64-bit targets; on 32-bit ones the
-  /// address space): claim trims a larger span to it.
-  static constexpr std::size_t max_region = detail::kMaxRegionBytes;
+  /// The largest extent of one region, one block of largest_block (4 GiB + 12 bytes by default
+  /// on 64-bit targets; on 32-bit ones the address space): claim trims a larger span to it.
+  static constexpr std::size_t max_region = detail::max_region_bytes(Bins::kMaxGranules);
 
   constexpr Heap() = default;
   constexpr explicit Heap(Oom oom) : oom_(oom) {}
@@ -246,8 +249,8 @@ class Heap {
       return RegionError::too_small;
     }
     // At most one maximum block per region (compared by difference: the sum could wrap).
-    if (sentinel - first - detail::kRecordBytes > detail::bytes_of(detail::kMaxBlockGranules)) {
-      sentinel = first + detail::kRecordBytes + detail::bytes_of(detail::kMaxBlockGranules);
+    if (sentinel - first - detail::kRecordBytes > detail::bytes_of(Bins::kMaxGranules)) {
+      sentinel = first + detail::kRecordBytes + detail::bytes_of(Bins::kMaxGranules);
     }
     std::uintptr_t base = window_base();
     if constexpr (kWindowFloats) {
@@ -342,7 +345,7 @@ class Heap {
     if (new_first == address_of(record) && new_sentinel == address_of(sentinel)) {
       return RegionError::too_small;
     }
-    if (new_sentinel + detail::kSentinelBytes - new_first > detail::kMaxRegionBytes) {
+    if (new_sentinel + detail::kSentinelBytes - new_first > max_region) {
       return RegionError::too_large;
     }
     if (!in_window(window_base(), new_first, new_sentinel + detail::kSentinelBytes)) {
@@ -601,7 +604,7 @@ class Heap {
       kWindowFloats ? std::uintptr_t{1} << (kWindowFloats ? 33U : 0U) : 0;
   static constexpr unsigned kLargestScan = 32;
   static constexpr unsigned kAbutCheckRegions = 32;
-  static constexpr unsigned kNoBin = detail::kBinCount;
+  static constexpr unsigned kNoBin = Bins::kBinCount;
 
   // --- addresses and links ----------------------------------------------------------------------
   static std::uintptr_t address_of(const void* pointer) {
@@ -858,7 +861,7 @@ class Heap {
 
   // --- bins -------------------------------------------------------------------------------------
   void insert_free(std::byte* block, Word granules) {
-    const unsigned bin = detail::bin_of(granules);
+    const unsigned bin = Bins::bin_of(granules);
     const Word self = to_link(block);
     const Word head = heads_[bin];
     set_link_next(block, head);
@@ -867,9 +870,9 @@ class Heap {
       set_link_prev(from_link(head), self);
     }
     heads_[bin] = self;
-    second_bitmap_[bin / detail::kSecondLevels] |=
-        static_cast<std::uint16_t>(1U << (bin % detail::kSecondLevels));
-    first_bitmap_ |= 1U << (bin / detail::kSecondLevels);
+    second_bitmap_[bin / Bins::kSecondLevels] |=
+        static_cast<typename Bins::Row>(1U << (bin % Bins::kSecondLevels));
+    first_bitmap_ |= 1U << (bin / Bins::kSecondLevels);
     if constexpr (kOptions.statistics) {
       ++counters_.free_blocks;
     }
@@ -879,7 +882,7 @@ class Heap {
   /// that it heads its bin if it has no predecessor); on a broken link they report, mark the
   /// heap broken and leave the lists as they are.
   void remove_free(std::byte* block, Word granules) {
-    remove_free_from(block, detail::bin_of(granules));
+    remove_free_from(block, Bins::bin_of(granules));
   }
 
   /// remove_free for a caller that knows the block's bin already.
@@ -906,8 +909,9 @@ class Heap {
       set_link_prev(from_link(next), prev);
     }
     if (heads_[bin] == 0) {
-      const unsigned first = bin / detail::kSecondLevels;
-      second_bitmap_[first] &= static_cast<std::uint16_t>(~(1U << (bin % detail::kSecondLevels)));
+      const unsigned first = bin / Bins::kSecondLevels;
+      second_bitmap_[first] &=
+          static_cast<typename Bins::Row>(~(1U << (bin % Bins::kSecondLevels)));
       if (second_bitmap_[first] == 0) {
         first_bitmap_ &= ~(1U << first);
       }
@@ -919,8 +923,9 @@ class Heap {
 
   /// The first non-empty bin at or above `bin`, or kNoBin. Two count-trailing-zeros.
   unsigned first_bin_from(unsigned bin) const {
-    unsigned first = bin / detail::kSecondLevels;
-    std::uint32_t second = second_bitmap_[first] & (~0U << (bin % detail::kSecondLevels)) & 0xFFFFU;
+    unsigned first = bin / Bins::kSecondLevels;
+    std::uint32_t second =
+        second_bitmap_[first] & (~0U << (bin % Bins::kSecondLevels)) & Bins::kRowMask;
     if (second == 0) {
       const std::uint32_t above = first_bitmap_ & (~0U << (first + 1));
       if (above == 0) {
@@ -929,7 +934,7 @@ class Heap {
       first = detail::lowest_bit(above);
       second = second_bitmap_[first];
     }
-    return first * detail::kSecondLevels + detail::lowest_bit(second);
+    return first * Bins::kSecondLevels + detail::lowest_bit(second);
   }
 
   /// Finds a free block that can hold `granules` at `align`, removes it from its bin and
@@ -939,9 +944,9 @@ class Heap {
     if (align > detail::kGranule) {
       wanted += static_cast<Word>(align >> detail::kGranuleShift) - 1;
     }
-    const Word start = detail::search_size(wanted);
-    if (start <= detail::kMaxBlockGranules) [[likely]] {
-      const unsigned bin = first_bin_from(detail::bin_of(start));
+    const Word start = Bins::search_size(wanted);
+    if (start <= Bins::kMaxGranules) [[likely]] {
+      const unsigned bin = first_bin_from(Bins::bin_of(start));
       if (bin != kNoBin) [[likely]] {
         std::byte* block = from_link(heads_[bin]);
         remove_free_from(block, bin);
@@ -959,8 +964,8 @@ class Heap {
   /// bin_of(granules) upward. Out of line: it runs only when good fit found nothing.
   [[gnu::noinline, gnu::cold]] std::byte* search_bounded(Word granules, std::size_t align) {
     unsigned budget = kOptions.search_limit;
-    for (unsigned bin = first_bin_from(detail::bin_of(granules)); bin != kNoBin && budget != 0;
-         bin = bin + 1 < detail::kBinCount ? first_bin_from(bin + 1) : kNoBin) {
+    for (unsigned bin = first_bin_from(Bins::bin_of(granules)); bin != kNoBin && budget != 0;
+         bin = bin + 1 < Bins::kBinCount ? first_bin_from(bin + 1) : kNoBin) {
       for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
         std::byte* block = from_link(link);
         const Word size = detail::granules_of(header_of(block));
@@ -1366,22 +1371,8 @@ class Heap {
            granules <= ((limit - address_of(block)) >> detail::kGranuleShift) &&
            detail::load_word(block + detail::bytes_of(granules) - detail::kHeaderBytes) == granules;
   }
-  std::size_t largest_free_block() const {
-    if (first_bitmap_ == 0) {
-      return 0;
-    }
-    const unsigned first = detail::highest_bit(first_bitmap_);
-    const unsigned bin = first * detail::kSecondLevels + detail::highest_bit(second_bitmap_[first]);
-    Word largest = 0;
-    unsigned budget = kLargestScan;
-    for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
-      std::byte* block = from_link(link);
-      const Word size = detail::granules_of(header_of(block));
-      largest = size > largest ? size : largest;
-      link = link_next(block);
-    }
-    return detail::usable_bytes(largest);
-  }
+  /// The usable bytes of the largest block in the top bin, looking at kLargestScan blocks.
+  std::size_t largest_free_block() const;
 
   // --- regions ----------------------------------------------------------------------------------
   static std::byte* region_link_target(const Heap& heap, Word link) {
@@ -1606,12 +1597,12 @@ class Heap {
   /// The regions leave no gap that could hold a block between them (update_bounds).
   bool gapless_ = false;
   std::uint32_t first_bitmap_ = 0;
-  std::uint16_t second_bitmap_[detail::kFirstLevels] = {};
+  typename Bins::Row second_bitmap_[Bins::kFirstLevels] = {};
   /// Counts (wrapping) the times memory became free (free, shrink, claim, extend), so that the
   /// OOM loop retries only after its policy made a change. Only compared across one policy
   /// call; 16 bits fill the gap before heads_.
   std::uint16_t releases_ = 0;
-  Word heads_[detail::kBinCount] = {};
+  Word heads_[Bins::kBinCount] = {};
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim
   std::uintptr_t high_ = 0;

@@ -1,4 +1,5 @@
-// keel/detail/heap_inspect.hpp: validate(), check() and dump() of keel::Heap.
+// keel/detail/heap_inspect.hpp: validate(), check(), dump() and the largest free block of
+// keel::Heap.
 //
 // Kept apart from heap.hpp because none of it is on the allocation path: these walk every block
 // and every bin. validate() is written defensively: it checks that an address lies inside a
@@ -35,6 +36,11 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     std::byte* sentinel = region_sentinel(record);
     if (!in_heap(address_of(sentinel)) || sentinel < record + kRecordBytes ||
         granules_of(header_of(sentinel)) != 0 || (header_of(sentinel) & kUsedBit) == 0) {
+      return fail(Violation::region_broken, record);
+    }
+    // At most one block of the largest size (HeapOptions::largest_block): every block maps to a
+    // bin of the layout.
+    if (region_extent_bytes(record) > max_region) {
       return fail(Violation::region_broken, record);
     }
     bool prev_used = true;
@@ -115,9 +121,9 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   }
 
   std::size_t listed = 0;
-  for (unsigned bin = 0; bin < kBinCount; ++bin) {
-    const unsigned row = second_bitmap_[bin / kSecondLevels];
-    const bool bit = (row >> (bin % kSecondLevels) & 1U) != 0;
+  for (unsigned bin = 0; bin < Bins::kBinCount; ++bin) {
+    const unsigned row = second_bitmap_[bin / Bins::kSecondLevels];
+    const bool bit = (row >> (bin % Bins::kSecondLevels) & 1U) != 0;
     if (bit != (heads_[bin] != 0)) {
       return fail(Violation::bitmap_mismatch, nullptr);
     }
@@ -132,18 +138,23 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
           link_prev(block) != previous) {
         return fail(Violation::free_list_broken, block);
       }
-      if (bin_of(granules_of(header)) != bin) {
+      if (Bins::bin_of(granules_of(header)) != bin) {
         return fail(Violation::wrong_bin, block);
       }
       previous = link;
     }
   }
-  for (unsigned first = 0; first < kFirstLevels; ++first) {
+  // No bit beyond the last bin: its row's bits above it, and first levels past the last.
+  if ((static_cast<unsigned>(second_bitmap_[Bins::kFirstLevels - 1]) >>
+       ((Bins::kBinCount - 1) % Bins::kSecondLevels + 1)) != 0) {
+    return fail(Violation::bitmap_mismatch, nullptr);
+  }
+  for (unsigned first = 0; first < Bins::kFirstLevels; ++first) {
     if (((first_bitmap_ >> first & 1U) != 0) != (second_bitmap_[first] != 0)) {
       return fail(Violation::bitmap_mismatch, nullptr);
     }
   }
-  if (first_bitmap_ >> kFirstLevels != 0) {
+  if (Bins::kFirstLevels < 32 && first_bitmap_ >> (Bins::kFirstLevels % 32) != 0) {
     return fail(Violation::bitmap_mismatch, nullptr);
   }
   if (listed != free_found) {
@@ -165,16 +176,16 @@ template <typename Oom, HeapOptions kOptions>
 bool Heap<Oom, kOptions>::check() const {
   using namespace detail;
   const tools::Scope scope;
-  for (unsigned first = 0; first < kFirstLevels; ++first) {
+  for (unsigned first = 0; first < Bins::kFirstLevels; ++first) {
     if (((first_bitmap_ >> first & 1U) != 0) != (second_bitmap_[first] != 0)) {
       return false;
     }
-    for (unsigned second = 0; second < kSecondLevels; ++second) {
-      const unsigned row = second_bitmap_[first];
-      const bool bit = (row >> second & 1U) != 0;
-      if (bit != (heads_[first * kSecondLevels + second] != 0)) {
-        return false;
-      }
+  }
+  for (unsigned bin = 0; bin < Bins::kSecondLevels * Bins::kFirstLevels; ++bin) {
+    const unsigned row = second_bitmap_[bin / Bins::kSecondLevels];
+    const bool bit = (row >> (bin % Bins::kSecondLevels) & 1U) != 0;
+    if (bit != (bin < Bins::kBinCount && heads_[bin] != 0)) {
+      return false;
     }
   }
   if constexpr (kOptions.statistics) {
@@ -182,6 +193,24 @@ bool Heap<Oom, kOptions>::check() const {
            counters_.in_use + counters_.overhead <= counters_.claimed;
   }
   return true;
+}
+
+template <typename Oom, HeapOptions kOptions>
+std::size_t Heap<Oom, kOptions>::largest_free_block() const {
+  if (first_bitmap_ == 0) {
+    return 0;
+  }
+  const unsigned first = detail::highest_bit(first_bitmap_);
+  const unsigned bin = first * Bins::kSecondLevels + detail::highest_bit(second_bitmap_[first]);
+  Word largest = 0;
+  unsigned budget = kLargestScan;
+  for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
+    std::byte* block = from_link(link);
+    const Word size = detail::granules_of(header_of(block));
+    largest = size > largest ? size : largest;
+    link = link_next(block);
+  }
+  return detail::usable_bytes(largest);
 }
 
 template <typename Oom, HeapOptions kOptions>

@@ -32,12 +32,14 @@ inline constexpr std::size_t kRegionOverhead = kRecordBytes + kSentinelBytes;
 /// The least extent a region can have: record, one minimum block, sentinel.
 inline constexpr std::size_t kMinRegionBytes =
     kRecordBytes + bytes_of(kMinBlockGranules) + kSentinelBytes;
-/// The largest extent of one region: a record, one block of the largest size, a sentinel
-/// (4 GiB + 12 bytes). claim trims a larger span to it. On 32-bit targets no span is that large:
-/// the limit is then the whole address space.
-inline constexpr std::size_t kMaxRegionBytes =
-    sizeof(std::size_t) > 4 ? kRecordBytes + bytes_of(kMaxBlockGranules) + kSentinelBytes
-                            : ~std::size_t{0};
+/// The largest extent of one region whose blocks are at most `max_granules`: a record, one block
+/// of that size, a sentinel (4 GiB + 12 bytes by default). claim trims a larger span to it. On
+/// 32-bit targets no span reaches the default: the limit is then the whole address space.
+constexpr std::size_t max_region_bytes(Word max_granules) {
+  return sizeof(std::size_t) > 4 || max_granules < kMaxBlockGranules
+             ? kRecordBytes + bytes_of(max_granules) + kSentinelBytes
+             : ~std::size_t{0};
+}
 
 /// The block-aligned bounds inside a span: the lowest record address and the highest
 /// sentinel address that fit. False if the span is null, wraps, or cannot hold a region.
