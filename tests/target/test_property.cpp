@@ -126,5 +126,11 @@ int main() {
   churn.extend = 10;
   churn.truncate = 12;
   check_configuration<keel::Heap<>>("allocation heavy with region churn", churn);
+  // The small-heap bins (docs/design.md section 13): 8 per power of two. With 1 KiB blocks the
+  // model's regions are trimmed and its extends refused as too large on every board.
+  check_configuration<keel::Heap<FailOnOom, HeapOptions{.largest_block = 64 * 1024}>>(
+      "largest block 64 KiB");
+  check_configuration<keel::Heap<FailOnOom, HeapOptions{.largest_block = 1024}>>(
+      "largest block 1 KiB", churn);
   return keel::check::finish("test_property");
 }

@@ -40,11 +40,15 @@ namespace {
 #ifndef KEEL_PROBE_SEARCH_LIMIT
 #define KEEL_PROBE_SEARCH_LIMIT 8
 #endif
+#ifndef KEEL_PROBE_LARGEST_BLOCK
+#define KEEL_PROBE_LARGEST_BLOCK 0xFFFFFFF8U  // the default: 4 GiB - 8
+#endif
 
 constexpr keel::HeapOptions kOptions{
     .statistics = KEEL_PROBE_STATISTICS != 0,
     .checking = static_cast<keel::Checking>(KEEL_PROBE_CHECKING),
     .search_limit = KEEL_PROBE_SEARCH_LIMIT,
+    .largest_block = KEEL_PROBE_LARGEST_BLOCK,
 };
 #if defined(KEEL_PROBE_CLAIM_ON_OOM)
 using Oom = keel::ClaimOnOom;
