@@ -139,6 +139,7 @@ TEST(Bins, LayoutFollowsTheLargestBlock) {
   EXPECT_EQ(BinsFor<64 * 1024>::kBinCount, 89U);
   EXPECT_EQ(BinsFor<64 * 1024 - 8>::kBinCount, 88U);
   EXPECT_EQ(BinsFor<16 * 1024>::kBinCount, 73U);
+  EXPECT_EQ(BinsFor<64 * 1024 + 7>::kSecondLevels, 8U);  // rounded down to 8192 granules
   EXPECT_EQ(BinsFor<64 * 1024 + 8>::kSecondLevels, 16U);
   EXPECT_EQ(BinsFor<1024 * 1024>::kBinCount, 225U);
   // Values past the 29-bit size clamp to it.

@@ -84,14 +84,17 @@ struct Bins {
   }
 };
 
-/// The layout of a heap whose blocks are at most `largest_block` bytes (HeapOptions): 8 bins per
-/// first level up to kSmallHeapBlock, else 16 (docs/design.md section 13).
+/// The layout of a heap whose blocks are at most `largest_block` bytes (HeapOptions), rounded
+/// down to granules: 8 bins per first level up to kSmallHeapBlock, else 16 (docs/design.md
+/// section 13).
 inline constexpr std::uint32_t kSmallHeapBlock = 64 * 1024;
 template <std::uint32_t kLargestBlock>
-using BinsFor =
-    Bins<(kLargestBlock <= kSmallHeapBlock ? 3U : 4U),
-         (kLargestBlock / kGranule < kMaxBlockGranules ? static_cast<Word>(kLargestBlock / kGranule)
-                                                       : kMaxBlockGranules)>;
+inline constexpr Word kLargestGranules = kLargestBlock / kGranule < kMaxBlockGranules
+                                             ? static_cast<Word>(kLargestBlock / kGranule)
+                                             : kMaxBlockGranules;
+template <std::uint32_t kLargestBlock>
+using BinsFor = Bins<(kLargestGranules<kLargestBlock> <= kSmallHeapBlock / kGranule ? 3U : 4U),
+                     kLargestGranules<kLargestBlock>>;
 
 using DefaultBins = Bins<4, kMaxBlockGranules>;
 static_assert(DefaultBins::kFirstLevels == 26 && DefaultBins::kBinCount == 416);
@@ -99,11 +102,13 @@ static_assert(DefaultBins::bin_of(15) == 15 && DefaultBins::bin_of(16) == 16 &&
               DefaultBins::bin_of(31) == 31 && DefaultBins::bin_of(32) == 32 &&
               DefaultBins::bin_of(33) == 32 && DefaultBins::bin_of(34) == 33);
 static_assert(DefaultBins::bin_floor(DefaultBins::bin_of(kMaxBlockGranules)) <= kMaxBlockGranules);
-static_assert(std::is_same_v<BinsFor<0xFFFF'FFF8U>, DefaultBins>);
+static_assert(std::is_same_v<BinsFor<0xFFFF'FFF8U>, DefaultBins> &&
+              std::is_same_v<BinsFor<0xFFFF'FFFFU>, DefaultBins>);
 
 // A 64 KiB heap: 8 bins per power of two, exact below 16 granules, 12 first levels, 89 bins.
 using SmallBins = BinsFor<kSmallHeapBlock>;
 static_assert(SmallBins::kSecondLevels == 8 && SmallBins::kMaxGranules == 8192);
+static_assert(std::is_same_v<BinsFor<kSmallHeapBlock + 7>, SmallBins>);
 static_assert(SmallBins::kFirstLevels == 12 && SmallBins::kBinCount == 89);
 static_assert(SmallBins::bin_of(15) == 15 && SmallBins::bin_of(16) == 16 &&
               SmallBins::bin_of(17) == 16 && SmallBins::bin_of(18) == 17 &&
