@@ -70,7 +70,7 @@ def check(data, pointer_bytes, min_records, allow_unterminated):
         raise Malformed("version %d, expected 1" % version)
     if pointers not in (4, 8) or (pointer_bytes and pointers != pointer_bytes):
         raise Malformed("pointer bytes %d" % pointers)
-    if align_log2 not in (3, 4) or checking > 3 or flags & ~7 or data[9] or any(data[12:16]):
+    if align_log2 not in (3, 4) or checking > 3 or flags & ~7 or data[9]:
         raise Malformed("header fields out of range: %s" % data[:16].hex())
     print("header: pointer_bytes=%d default_align=%d checking=%d tags=%d statistics=%d "
           "hardened=%d search_limit=%d" % (pointers, 1 << align_log2, checking, flags & 1,

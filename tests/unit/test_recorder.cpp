@@ -33,6 +33,7 @@ struct Header {
   unsigned checking = 0;
   unsigned flags = 0;
   unsigned search_limit = 0;
+  std::uint32_t largest_block = 0;  // 0: the default
 };
 
 struct Record {
@@ -61,7 +62,8 @@ class Decoder {
     out.checking = at(7);
     out.flags = at(8);
     out.search_limit = at(10) | (at(11) << 8U);
-    const bool zeros = at(9) == 0 && at(12) == 0 && at(13) == 0 && at(14) == 0 && at(15) == 0;
+    out.largest_block = at(12) | (at(13) << 8U) | (at(14) << 16U) | (at(15) << 24U);
+    const bool zeros = at(9) == 0;
     position_ = 16;
     return zeros;
   }
@@ -265,6 +267,25 @@ TEST(Recorder, DefaultOptionsHeader) {
   EXPECT_EQ(header.flags, 2U);     // statistics only
   EXPECT_EQ(header.search_limit, 8U);
   EXPECT_EQ(header.default_align_log2, log2_of(keel::kDefaultAlignment));
+}
+
+TEST(Recorder, HeaderNamesALargestBlockThatIsNotTheDefault) {
+  constexpr keel::HeapOptions kSmall{.largest_block = 64 * 1024};
+  Recording<kSmall> recording;
+  recording.heap->start_recording();
+  recording.heap->stop_recording();
+  Header header;
+  (void)recording.records(&header);
+  EXPECT_EQ(header.largest_block, 64U * 1024U);
+  const std::vector<std::byte> bytes = recording.bytes();
+  ASSERT_GE(bytes.size(), 16U);
+  EXPECT_EQ(std::to_integer<unsigned>(bytes[14]), 1U) << "little-endian 0x00010000";
+
+  Recording<keel::HeapOptions{}> plain;
+  plain.heap->start_recording();
+  plain.heap->stop_recording();
+  (void)plain.records(&header);
+  EXPECT_EQ(header.largest_block, 0U) << "the default is written 0";
 }
 
 TEST(Recorder, EveryCallWithItsFields) {

@@ -81,6 +81,12 @@ constexpr void recording_header(const HeapOptions& options, std::byte* out) {
                                   (options.hardened ? 4U : 0U));
   out[10] = static_cast<std::byte>(options.search_limit & 0xFFU);
   out[11] = static_cast<std::byte>(options.search_limit >> 8);
+  // HeapOptions::largest_block when it is not the default (the default is written 0)
+  const std::uint32_t largest =
+      options.largest_block == HeapOptions{}.largest_block ? 0U : options.largest_block;
+  for (unsigned i = 0; i < 4; ++i) {
+    out[12 + i] = static_cast<std::byte>((largest >> (8 * i)) & 0xFFU);
+  }
 }
 
 /// Writes `value` as unsigned LEB128 at `out`; returns the end. At most 5 bytes.

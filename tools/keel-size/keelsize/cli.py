@@ -244,6 +244,11 @@ def print_report(r, recording):
     if o["checking"] == "debug":
         print("  checking=debug is replayed as full: the same layout and choices; debug's "
               "validate() costs time, not bytes")
+    header = recording.header
+    if header is not None and header.largest_block:
+        print("  NOTE: the recorded heap has largest_block=%d (fewer bins, a smaller heap "
+              "object); the replayers have the default layout only, so these sizes are the "
+              "default heap's, not exactly the recorded one's" % header.largest_block)
     print("replayer: %s (%s)" % (r["replayer"]["path"], r["replayer"]["how"]))
     print()
     print("smallest arena        %s bytes (the span given to claim; the heap object, %s bytes, "

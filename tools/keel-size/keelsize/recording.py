@@ -39,8 +39,9 @@ class Header:
     """The binary header's fields (docs/recording.md, "The binary form")."""
 
     def __init__(self, pointer_bytes=8, align_log=4, checking=1, flags=FLAG_STATISTICS,
-                 search_limit=8):
+                 search_limit=8, largest_block=0):
         self.pointer_bytes = pointer_bytes
+        self.largest_block = largest_block  # 0: the default
         self.align_log = align_log
         self.checking = checking
         self.flags = flags
@@ -69,13 +70,16 @@ class Header:
     def pack(self):
         return (MAGIC + bytes([VERSION, self.pointer_bytes, self.align_log, self.checking,
                                self.flags, 0]) +
-                struct.pack("<HI", self.search_limit, 0))
+                struct.pack("<HI", self.search_limit, self.largest_block))
 
     def text(self):
-        return ("# keel-recording 1 pointer_bytes=%d default_align=%d checking=%s tags=%d "
+        line = ("# keel-recording 1 pointer_bytes=%d default_align=%d checking=%s tags=%d "
                 "statistics=%d hardened=%d search_limit=%d" %
                 (self.pointer_bytes, self.default_align, self.checking_name, self.tags,
                  self.statistics, self.hardened, self.search_limit))
+        if self.largest_block:
+            line += " largest_block=%d" % self.largest_block
+        return line
 
 
 class Record:
@@ -205,7 +209,7 @@ def parse_binary(data, name="input"):
         raise FormatError("%s: cut off inside the header (%d of %d bytes)" %
                           (name, len(data), HEADER_BYTES))
     version, pointer_bytes, align_log, checking, flags, zero = data[4:10]
-    search_limit, reserved = struct.unpack("<HI", data[10:16])
+    search_limit, largest_block = struct.unpack("<HI", data[10:16])
     if version != VERSION:
         raise FormatError("%s: recording version %d; this keel-size reads version %d" %
                           (name, version, VERSION))
@@ -218,11 +222,11 @@ def parse_binary(data, name="input"):
         problems.append("checking %d (0 to 3)" % checking)
     if flags & ~7:
         problems.append("unknown flags 0x%02x" % flags)
-    if zero or reserved:
-        problems.append("reserved bytes not zero")
+    if zero:
+        problems.append("reserved byte 9 not zero")
     if problems:
         raise FormatError("%s: bad header: %s" % (name, "; ".join(problems)))
-    header = Header(pointer_bytes, align_log, checking, flags, search_limit)
+    header = Header(pointer_bytes, align_log, checking, flags, search_limit, largest_block)
     address_limit = 1 << (8 * pointer_bytes)
     cursor = _Bytes(data, name)
     cursor.offset = HEADER_BYTES
@@ -405,9 +409,9 @@ def _parse_header(words, where):
     fields = _fields(words, where)
     expected = ("pointer_bytes", "default_align", "checking", "tags", "statistics", "hardened",
                 "search_limit")
-    if sorted(fields) != sorted(expected):
-        raise FormatError("%s: the keel-recording line needs exactly %s" %
-                          (where, ", ".join(expected)))
+    if sorted(set(fields) - {"largest_block"}) != sorted(expected):
+        raise FormatError("%s: the keel-recording line needs exactly %s (and may have "
+                          "largest_block)" % (where, ", ".join(expected)))
     header = Header()
     header.pointer_bytes = _number(fields["pointer_bytes"], where)
     align = _power_of_two(_number(fields["default_align"], where), where)
@@ -423,6 +427,11 @@ def _parse_header(words, where):
             raise FormatError("%s: %s=%s (0 or 1)" % (where, key, fields[key]))
         header.flags |= bit if fields[key] == "1" else 0
     header.search_limit = _number(fields["search_limit"], where)
+    if "largest_block" in fields:
+        header.largest_block = _number(fields["largest_block"], where)
+        if not 0 < header.largest_block < 1 << 32:
+            raise FormatError("%s: largest_block=%d (1 to 2^32 - 1; absent for the default)" %
+                              (where, header.largest_block))
     if (header.pointer_bytes not in (4, 8) or header.align_log not in (3, 4) or
             header.search_limit > 0xFFFF):
         raise FormatError("%s: pointer_bytes 4 or 8, default_align 8 or 16, search_limit below "

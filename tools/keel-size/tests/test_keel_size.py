@@ -82,6 +82,23 @@ class Convert(unittest.TestCase):
                     if not end:
                         self.assertIn(b"cut off", process.stderr)
 
+    def test_largest_block_round_trips(self):
+        # A heap built with HeapOptions::largest_block names it in header bytes 12..15.
+        original = synthetic(4, seed=9, name="rt-largest.krec")
+        with open(original, "rb") as stream:
+            data = bytearray(stream.read())
+        data[12:16] = (65536).to_bytes(4, "little")
+        patched, text, back = (work("rt-largest-64k" + suffix)
+                               for suffix in (".krec", ".txt", ".back"))
+        with open(patched, "wb") as stream:
+            stream.write(data)
+        keel_size("convert", patched, "-o", text)
+        keel_size("convert", text, "-o", back)
+        with open(back, "rb") as stream:
+            self.assertEqual(stream.read(), bytes(data))
+        with open(text) as stream:
+            self.assertTrue(stream.readline().rstrip().endswith(" largest_block=65536"))
+
     def test_text_binary_text(self):
         example = doc_example()
         path = work("doc-example.txt")
@@ -103,7 +120,7 @@ class Convert(unittest.TestCase):
             ("version", b"KREC\x02" + header[5:] + b"E", "version 2"),
             ("short header", header[:10], "cut off inside the header"),
             ("pointer bytes", header[:5] + b"\x03" + header[6:] + b"E", "pointer bytes 3"),
-            ("reserved", header[:12] + b"\x01\x00\x00\x00E", "reserved bytes"),
+            ("reserved", header[:9] + b"\x01" + header[10:] + b"E", "reserved byte 9"),
             ("opcode", header + b"\x99", "unknown opcode 0x99"),
             ("long number", header + b"A\x80\x00\x01\x03\x00\x00", "not in its shortest form"),
             ("free of nothing", header + b"F\x08E", "not a live block"),
