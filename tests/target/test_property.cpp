@@ -127,10 +127,17 @@ int main() {
   churn.truncate = 12;
   check_configuration<keel::Heap<>>("allocation heavy with region churn", churn);
   // The small-heap bins (docs/design.md section 13): 8 per power of two. With 1 KiB blocks the
-  // model's regions are trimmed and its extends refused as too large on every board.
+  // model's regions are trimmed and its extends refused as too large on every board; its
+  // requests are sized for such blocks, and freed more often, on every board, so that enough of
+  // them succeed to exercise the heap.
   check_configuration<keel::Heap<FailOnOom, HeapOptions{.largest_block = 64 * 1024}>>(
       "largest block 64 KiB");
+  keel::test::Mix tiny = churn;
+  tiny.free = 30;
+  tiny.max_size = 64;
+  tiny.large_size = 256;
+  tiny.max_align_shift = 6;
   check_configuration<keel::Heap<FailOnOom, HeapOptions{.largest_block = 1024}>>(
-      "largest block 1 KiB", churn);
+      "largest block 1 KiB", tiny);
   return keel::check::finish("test_property");
 }
