@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "allocators.hpp"
+#include "bisect.hpp"
 #include "replay.hpp"
 
 namespace keel_bench {
@@ -66,15 +67,10 @@ EfficiencyResult search(const Trace& trace) {
       std::exit(2);
     }
   }
-  while (high - low > kStep) {
-    const std::size_t middle = (low + (high - low) / 2) / kStep * kStep;
+  high = bisect(low, high, kStep, [&](std::size_t size) {
     ++result.attempts;
-    if (replays_cleanly<Heap>(trace, arena, middle)) {
-      high = middle;
-    } else {
-      low = middle;
-    }
-  }
+    return replays_cleanly<Heap>(trace, arena, size);
+  });
   // Failure is not monotone in the arena size (another size changes where blocks land), so
   // the boundary the bisection found need not be the smallest size that replays. Walk down
   // from it until kScanSteps sizes in a row fail; then walk up from the smallest size found

@@ -44,6 +44,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bisect.hpp"
 #include "keel/heap.hpp"
 #include "pattern.hpp"
 
@@ -598,14 +599,7 @@ SearchResult search(const Recording& recording, const Arena& arena, std::size_t 
     high = high > arena.limit() / 2 ? arena.limit() : high * 2;
   }
   // Bisection: low fails, high replays.
-  while (high - low > kStep) {
-    const std::size_t middle = (low + (high - low) / 2) / kStep * kStep;
-    if (runs(middle)) {
-      high = middle;
-    } else {
-      low = middle;
-    }
-  }
+  high = keel_bench::bisect(low, high, kStep, runs);
   result.bisection = high;
   result.smallest = high;
   // Failure need not be monotone in the size: another size moves where blocks land. Look below
