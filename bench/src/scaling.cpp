@@ -39,6 +39,7 @@
 #include "keel/heap.hpp"
 #include "keel/lock.hpp"
 #include "random.hpp"
+#include "support/thread_cpu.hpp"
 
 namespace keel_bench {
 namespace {
@@ -48,20 +49,7 @@ constexpr unsigned kMaxThreads = 2;
 constexpr std::size_t kArenaBytes = std::size_t{64} << 20;
 
 /// A thread is a CPU: each benchmark thread sets its index before it starts.
-struct ThreadCpu {
-  static constexpr unsigned kMaxCpus = kMaxThreads;
-  using Saved = int;
-  static Saved mask() noexcept { return 0; }
-  static void restore(Saved /*saved*/) noexcept {}
-  static unsigned current() noexcept { return index(); }
-  static void set(unsigned cpu) noexcept { index() = cpu; }
-
- private:
-  static unsigned& index() noexcept {
-    thread_local unsigned value = 0;
-    return value;
-  }
-};
+using ThreadCpu = keel_test::BasicThreadCpu<kMaxThreads>;
 
 /// Anonymous memory for the keel heaps, touched once so that page faults stay out of the runs.
 class Arena {
