@@ -31,8 +31,9 @@ template <typename B>
 class BinLayout : public ::testing::Test {};
 
 using Layouts = ::testing::Types<keel::detail::DefaultBins, keel::detail::SmallBins,
-                                 keel::detail::BinsFor<64 * 1024 - 8>,
-                                 keel::detail::BinsFor<1024 * 1024>, keel::detail::BinsFor<128>>;
+                                 keel::detail::BinsFor<64 * 1024 - keel::detail::kGranule>,
+                                 keel::detail::BinsFor<1024 * 1024>,
+                                 keel::detail::BinsFor<16 * keel::detail::kGranule>>;
 struct LayoutNames {
   template <typename B>
   static std::string GetName(int) {
@@ -131,19 +132,23 @@ TYPED_TEST(BinLayout, LargestSizeMapsToTheLastBinOfTheLastRow) {
 
 TEST(Bins, LayoutFollowsTheLargestBlock) {
   using keel::detail::BinsFor;
-  // The default is today's mapping: 16 bins per first level, 26 first levels, 416 bins.
-  EXPECT_EQ(keel::detail::DefaultBins::kBinCount, 416U);
-  EXPECT_EQ(keel::detail::DefaultBins::kFirstLevels, 26U);
+  using keel::detail::kGranule;
+  constexpr bool k8 = kGranule == 8;  // 16-byte granules halve every size in granules
+  // The default: 16 bins per first level, 26 first levels and 416 bins (2^29 - 1 granules of
+  // 8 bytes), or 25 and 400 (4 GiB in 16-byte granules).
+  EXPECT_EQ(keel::detail::DefaultBins::kBinCount, k8 ? 416U : 400U);
+  EXPECT_EQ(keel::detail::DefaultBins::kFirstLevels, k8 ? 26U : 25U);
   // Up to 64 KiB: 8 bins per first level; above, 16, with the rows the largest block needs.
   EXPECT_EQ(BinsFor<64 * 1024>::kSecondLevels, 8U);
-  EXPECT_EQ(BinsFor<64 * 1024>::kBinCount, 89U);
-  EXPECT_EQ(BinsFor<64 * 1024 - 8>::kBinCount, 88U);
-  EXPECT_EQ(BinsFor<16 * 1024>::kBinCount, 73U);
-  EXPECT_EQ(BinsFor<64 * 1024 + 7>::kSecondLevels, 8U);  // rounded down to 8192 granules
-  EXPECT_EQ(BinsFor<64 * 1024 + 8>::kSecondLevels, 16U);
-  EXPECT_EQ(BinsFor<1024 * 1024>::kBinCount, 225U);
+  EXPECT_EQ(BinsFor<64 * 1024>::kBinCount, k8 ? 89U : 81U);
+  EXPECT_EQ(BinsFor<64 * 1024 - kGranule>::kBinCount, k8 ? 88U : 80U);
+  EXPECT_EQ(BinsFor<16 * 1024>::kBinCount, k8 ? 73U : 65U);
+  EXPECT_EQ((BinsFor<64 * 1024 + kGranule - 1>::kSecondLevels), 8U);  // rounded down to 64 KiB
+  EXPECT_EQ(BinsFor<64 * 1024 + kGranule>::kSecondLevels, 16U);
+  EXPECT_EQ(BinsFor<1024 * 1024>::kBinCount, k8 ? 225U : 209U);
   // Values past the 29-bit size clamp to it.
-  EXPECT_EQ(BinsFor<0xFFFF'FFFFU>::kMaxGranules, keel::detail::kMaxBlockGranules);
+  EXPECT_EQ(BinsFor<0xFFFF'FFFFU>::kMaxGranules,
+            k8 ? keel::detail::kMaxBlockGranules : 0xFFFF'FFFFU / kGranule);
 }
 
 }  // namespace

@@ -38,17 +38,18 @@ TEST(SmallHeap, StateFitsIn512Bytes) {
   // with statistics on.
   EXPECT_LE(sizeof(Small), 512U);
   EXPECT_EQ(Small::Bins::kSecondLevels, 8U);
-  EXPECT_EQ(Small::Bins::kBinCount, 89U);
-  // The default heap keeps its 16 bins per power of two and 416 bins.
-  EXPECT_EQ(Heap<>::Bins::kBinCount, 416U);
+  EXPECT_EQ(Small::Bins::kBinCount, keel::detail::kGranule == 8 ? 89U : 81U);
+  // The default heap keeps its 16 bins per power of two and 416 bins (400 with 16-byte granules).
+  EXPECT_EQ(Heap<>::Bins::kBinCount, keel::detail::kGranule == 8 ? 416U : 400U);
   EXPECT_GT(sizeof(Heap<>), 1600U);
 }
 
 TEST(SmallHeap, LimitsFollowTheOption) {
   EXPECT_EQ(Small::max_request, k64KiB - 4);
-  EXPECT_EQ(Small::max_region, k64KiB + 16 + 4);
+  EXPECT_EQ(Small::max_region, k64KiB + keel::detail::kRecordBytes + 4);
   EXPECT_EQ(SmallFull::max_request, k64KiB - 4 - SmallFull::trailer_bytes);
-  EXPECT_EQ((Heap<FailOnOom, HeapOptions{.largest_block = 4096 + 7}>::max_request), 4096U - 4);
+  EXPECT_EQ((Heap<FailOnOom, HeapOptions{.largest_block = 4096 + keel::detail::kGranule - 1}>::max_request),
+            4096U - 4);
   EXPECT_EQ(Heap<>::max_request, keel::detail::kMaxRequest);
 }
 
@@ -178,20 +179,20 @@ TEST(SmallHeap, ValidateRejectsARegionAboveTheLargest) {
 }
 
 TEST(SmallHeap, SmallestLayoutWorks) {
-  // 128 bytes: 16 granules, all in exact bins.
-  using Tiny = Heap<FailOnOom, HeapOptions{.largest_block = 128}>;
+  // 16 granules, all in exact bins.
+  using Tiny = Heap<FailOnOom, HeapOptions{.largest_block = 16 * keel::detail::kGranule}>;
   Arena arena(1024);
   Tiny heap;
   const auto region = heap.claim(Span{arena.at(4), 1000});
   ASSERT_TRUE(region.ok());
   EXPECT_EQ(region.extent().size, Tiny::max_region);
   EXPECT_EQ(heap.allocate(Tiny::max_request + 1), nullptr);
-  void* block = heap.allocate(Tiny::max_request, 8);
+  void* block = heap.allocate(Tiny::max_request);
   ASSERT_NE(block, nullptr);
   heap.free(block);
   void* parts[9] = {};
   for (void*& part : parts) {
-    part = heap.allocate(8, 8);
+    part = heap.allocate(2 * keel::detail::kGranule - 4);
   }
   EXPECT_NE(parts[7], nullptr);  // 8 blocks of 2 granules fill the 16
   EXPECT_EQ(parts[8], nullptr);

@@ -391,7 +391,7 @@ class Heap {
     std::byte* sentinel = region_sentinel(record);
     // The new record: the highest block address at or below keep.data.
     std::uintptr_t new_first =
-        detail::align_down(address_of(keep.data) - detail::kHeaderBytes, detail::kGranule) +
+        detail::align_down(address_of(keep.data) + detail::kHeaderBytes, detail::kGranule) -
         detail::kHeaderBytes;
     if (new_first < address_of(record)) {
       new_first = address_of(record);
@@ -401,9 +401,7 @@ class Heap {
     {
       const std::uintptr_t keep_end = region_end(keep);
       const std::uintptr_t lowest =
-          detail::align_up(keep_end - detail::kSentinelBytes - detail::kHeaderBytes,
-                           detail::kGranule) +
-          detail::kHeaderBytes;
+          detail::align_up(keep_end, detail::kGranule) - detail::kSentinelBytes;
       if (lowest < new_sentinel) {
         new_sentinel = lowest;
       }
@@ -551,7 +549,7 @@ class Heap {
            block = next_block_of(block)) {
         const Word header = header_of(block);
         const Word granules = detail::granules_of(header);
-        if (granules == detail::kPadGranules && (header & detail::kUsedBit) != 0) {
+        if (detail::is_pad(header)) {
           continue;
         }
         const bool used = (header & detail::kUsedBit) != 0;
@@ -944,6 +942,15 @@ class Heap {
     if (align > detail::kGranule) {
       wanted += static_cast<Word>(align >> detail::kGranuleShift) - 1;
     }
+    {
+      const unsigned exact = Bins::bin_of(granules);
+      const Word head = heads_[exact];
+      if (head != 0 && detail::granules_of(header_of(from_link(head))) >= granules + (detail::front_gap(from_link(head), align) >> detail::kGranuleShift)) {
+        std::byte* block = from_link(head);
+        remove_free_from(block, exact);
+        return block;
+      }
+    }
     const Word start = Bins::search_size(wanted);
     if (start <= Bins::kMaxGranules) [[likely]] {
       const unsigned bin = first_bin_from(Bins::bin_of(start));
@@ -992,7 +999,7 @@ class Heap {
     Word consumed_pad = 0;
     if (align > detail::kGranule) {
       const std::size_t gap = detail::front_gap(block, align);
-      if (gap == detail::kGranule) {
+      if (detail::kPads && gap == detail::kGranule) {
         detail::set_header(block,
                            detail::make_header(detail::kPadGranules, detail::kUsedBit | prev_used));
         block += detail::kGranule;
@@ -1132,7 +1139,7 @@ class Heap {
       detail::fill_bytes(detail::payload_of(block), detail::usable_bytes(granules),
                          detail::Fill::freed);
     }
-    if ((header & detail::kPaddedBit) != 0) {
+    if (detail::kPads && (header & detail::kPaddedBit) != 0) {
       start = block - detail::kGranule;
       prev_used = header_of(start) & detail::kPrevUsedBit;
       granules += detail::kPadGranules;

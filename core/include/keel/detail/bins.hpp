@@ -96,25 +96,34 @@ template <std::uint32_t kLargestBlock>
 using BinsFor = Bins<(kLargestGranules<kLargestBlock> <= kSmallHeapBlock / kGranule ? 3U : 4U),
                      kLargestGranules<kLargestBlock>>;
 
-using DefaultBins = Bins<4, kMaxBlockGranules>;
-static_assert(DefaultBins::kFirstLevels == 26 && DefaultBins::kBinCount == 416);
+using DefaultBins = BinsFor<0xFFFF'FFF8U>;
 static_assert(DefaultBins::bin_of(15) == 15 && DefaultBins::bin_of(16) == 16 &&
               DefaultBins::bin_of(31) == 31 && DefaultBins::bin_of(32) == 32 &&
               DefaultBins::bin_of(33) == 32 && DefaultBins::bin_of(34) == 33);
 static_assert(DefaultBins::bin_floor(DefaultBins::bin_of(kMaxBlockGranules)) <= kMaxBlockGranules);
-static_assert(std::is_same_v<BinsFor<0xFFFF'FFF8U>, DefaultBins> &&
-              std::is_same_v<BinsFor<0xFFFF'FFFFU>, DefaultBins>);
+static_assert(std::is_same_v<BinsFor<0xFFFF'FFFFU>, DefaultBins>);
+// 8-byte granules: 2^29 - 1 granules, 26 rows; 16-byte granules: 2^28 - 1 granules, 25 rows.
+static_assert(kGranule == 8 ? DefaultBins::kFirstLevels == 26 && DefaultBins::kBinCount == 416
+                            : DefaultBins::kFirstLevels == 25 && DefaultBins::kBinCount == 400);
 
-// A 64 KiB heap: 8 bins per power of two, exact below 16 granules, 12 first levels, 89 bins.
+// A 64 KiB heap: 8 bins per power of two, exact below 16 granules.
 using SmallBins = BinsFor<kSmallHeapBlock>;
-static_assert(SmallBins::kSecondLevels == 8 && SmallBins::kMaxGranules == 8192);
-static_assert(std::is_same_v<BinsFor<kSmallHeapBlock + 7>, SmallBins>);
-static_assert(SmallBins::kFirstLevels == 12 && SmallBins::kBinCount == 89);
+static_assert(SmallBins::kSecondLevels == 8 && SmallBins::kMaxGranules == kSmallHeapBlock / kGranule);
+static_assert(std::is_same_v<BinsFor<kSmallHeapBlock + kGranule - 1>, SmallBins>);
 static_assert(SmallBins::bin_of(15) == 15 && SmallBins::bin_of(16) == 16 &&
               SmallBins::bin_of(17) == 16 && SmallBins::bin_of(18) == 17 &&
-              SmallBins::bin_of(32) == 24 && SmallBins::bin_of(8191) == 87);
+              SmallBins::bin_of(32) == 24);
 static_assert(SmallBins::bin_floor(SmallBins::kBinCount - 1) == SmallBins::kMaxGranules);
-static_assert(SmallBins::search_size(7680) == 8191 && SmallBins::search_size(7682) == 8192 &&
-              SmallBins::search_size(8192) == 8192);
+// 8-byte granules: 8192 granules, 12 rows, 89 bins; 16-byte granules: 4096, 11 rows, 81 bins.
+static_assert(kGranule == 8 ? SmallBins::kFirstLevels == 12 && SmallBins::kBinCount == 89 &&
+                                  SmallBins::bin_of(8191) == 87 &&
+                                  SmallBins::search_size(7680) == 8191 &&
+                                  SmallBins::search_size(7682) == 8192 &&
+                                  SmallBins::search_size(8192) == 8192
+                            : SmallBins::kFirstLevels == 11 && SmallBins::kBinCount == 81 &&
+                                  SmallBins::bin_of(4095) == 79 &&
+                                  SmallBins::search_size(3840) == 4095 &&
+                                  SmallBins::search_size(3842) == 4096 &&
+                                  SmallBins::search_size(4096) == 4096);
 
 }  // namespace keel::detail

@@ -30,10 +30,19 @@ namespace keel::detail {
 
 using Word = std::uint32_t;
 
-inline constexpr std::size_t kGranule = 8;      ///< bytes per granule
-inline constexpr unsigned kGranuleShift = 3;    ///< log2(kGranule)
-inline constexpr std::size_t kHeaderBytes = 4;  ///< bytes of header in front of every payload
-inline constexpr Word kMinBlockGranules = 2;    ///< header + next + prev + footer
+/// log2 of the granule: 16 bytes where the platform's fundamental alignment is 16 (x86_64,
+/// i386, AArch64), so that every block keeps a malloc-aligned payload without a pad; 8 elsewhere
+/// (Cortex-M). The build may force either (KEEL_GRANULE_BYTES, CMake's KEEL_GRANULE).
+#if defined(KEEL_GRANULE_BYTES)
+static_assert(KEEL_GRANULE_BYTES == 8 || KEEL_GRANULE_BYTES == 16, "a granule is 8 or 16 bytes");
+inline constexpr unsigned kGranuleShift = KEEL_GRANULE_BYTES == 16 ? 4 : 3;
+#else
+inline constexpr unsigned kGranuleShift = alignof(std::max_align_t) >= 16 ? 4 : 3;
+#endif
+inline constexpr std::size_t kGranule = std::size_t{1} << kGranuleShift;  ///< bytes per granule
+inline constexpr std::size_t kHeaderBytes = 4;///< bytes of header in front of every payload
+/// header + next + prev + footer: 16 bytes
+inline constexpr Word kMinBlockGranules = static_cast<Word>(16 / kGranule);
 inline constexpr Word kPadGranules = 1;         ///< the pad in front of a PADDED block
 
 inline constexpr Word kUsedBit = 1U;      ///< this block is in use
@@ -70,6 +79,14 @@ KEEL_NO_SANITIZE_ADDRESS inline void store_word(std::byte* at, Word value) {
 }
 [[nodiscard]] constexpr std::size_t bytes_of(Word granules) {
   return static_cast<std::size_t>(granules) << kGranuleShift;
+}
+
+/// A one-granule gap in front of an aligned block cannot be a free block where the smallest
+/// block is two granules (8-byte granules): it becomes a pad owned by the block behind it
+/// (PADDED). With 16-byte granules such a gap is a free block of its own: no pad exists.
+inline constexpr bool kPads = kMinBlockGranules > kPadGranules;
+[[nodiscard]] constexpr bool is_pad(Word header) {
+  return kPads && granules_of(header) == kPadGranules && (header & kUsedBit) != 0;
 }
 
 [[nodiscard]] inline Word header_of(const std::byte* block) {
@@ -153,7 +170,7 @@ template <typename Load>
       granules <= ((limit - reinterpret_cast<std::uintptr_t>(block)) >> kGranuleShift) &&
       (load(block + bytes_of(granules)) & kPrevUsedBit) != 0 &&
       ((header & kPaddedBit) == 0 ||
-       (load(block - kGranule) & ~kPrevUsedBit) == make_header(kPadGranules, kUsedBit));
+       (kPads && (load(block - kGranule) & ~kPrevUsedBit) == make_header(kPadGranules, kUsedBit)));
   return live ? header : 0;
 }
 

@@ -24,7 +24,7 @@ namespace keel::detail {
 
 /// Classes below this many granules are exact, one per size.
 inline constexpr Word kExactClassGranules = 16;
-inline constexpr unsigned kExactClasses = kExactClassGranules - kMinBlockGranules + 1;  // 15
+inline constexpr unsigned kExactClasses = kExactClassGranules - kMinBlockGranules + 1;  // 15 or 16
 /// Classes per power of two above the exact ones.
 inline constexpr unsigned kClassesPerDoubling = 8;
 
@@ -59,6 +59,7 @@ inline constexpr unsigned kClassesPerDoubling = 8;
 
 static_assert(class_granules(class_up(17)) == 18 && class_down(17) == class_up(16));
 static_assert(class_granules(class_up(33)) == 36 && class_granules(class_down(35)) == 32);
-static_assert(class_granules(38) == 128 && class_up(128) == 38 && class_up(129) == 39);
+static_assert(class_granules(kExactClasses + 23) == 128 && class_up(128) == kExactClasses + 23 &&
+              class_up(129) == kExactClasses + 24);
 
 }  // namespace keel::detail

@@ -18,7 +18,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     return ValidationResult{kind, address};
   };
   const auto in_heap = [this](std::uintptr_t address) {
-    return address >= low_ && address < high_ && (address & (kGranule - 1)) == kHeaderBytes;
+    return address >= low_ && address < high_ && (address & (kGranule - 1)) == kGranule - kHeaderBytes;
   };
 
   std::size_t free_found = 0;
@@ -57,14 +57,14 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
       }
       const bool used = (header & kUsedBit) != 0;
       if (used) {
-        const bool is_pad = granules == kPadGranules;
-        if (!is_pad && ((header & kPaddedBit) != 0) != pad_pending) {
+        const bool pad = detail::is_pad(header);
+        if (!pad && ((header & kPaddedBit) != 0) != pad_pending) {
           return fail(Violation::bad_pad, block);
         }
-        if (is_pad && (pad_pending || (header & kPaddedBit) != 0)) {
+        if (pad && (pad_pending || (header & kPaddedBit) != 0)) {
           return fail(Violation::bad_pad, block);
         }
-        if (!is_pad) {
+        if (!pad) {
           ++live;
           if constexpr (kFull) {
             const std::size_t room = usable_bytes(granules) - trailer_bytes;
@@ -79,7 +79,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
           }
         }
         in_use += bytes_of(granules);
-        pad_pending = is_pad;
+        pad_pending = pad;
       } else {
         if (pad_pending || (header & kPaddedBit) != 0) {
           return fail(Violation::bad_pad, block);
@@ -239,7 +239,7 @@ void Heap<Oom, kOptions>::dump(Sink&& sink) const {
         out.text("  ").address(block).text(" broken header\n");
         break;
       }
-      if (granules == kPadGranules && (header & kUsedBit) != 0) {
+      if (is_pad(header)) {
         continue;
       }
       out.text("  ").address(payload_of(block));

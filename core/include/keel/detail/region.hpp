@@ -21,7 +21,7 @@ namespace keel::detail {
 inline constexpr std::size_t kRegionNextOffset = 4;
 inline constexpr std::size_t kRegionPrevOffset = 8;
 inline constexpr std::size_t kRegionSentinelOffset = 12;
-inline constexpr Word kRecordGranules = 2;
+inline constexpr Word kRecordGranules = static_cast<Word>(16 / kGranule);
 /// The record's header: USED and PREV_USED with size 0, like a sentinel, so that a pointer into a
 /// record is never taken for a live block (free rejects a size below two granules). The record's
 /// extent is kRecordBytes all the same.
@@ -51,7 +51,7 @@ inline bool layout_bounds(Span span, std::uintptr_t& first, std::uintptr_t& sent
     return false;
   }
   first = align_up(start + kHeaderBytes, kGranule) - kHeaderBytes;
-  sentinel = align_down(end - kSentinelBytes - kHeaderBytes, kGranule) + kHeaderBytes;
+  sentinel = align_down(end, kGranule) - kSentinelBytes;  // a header: granule-aligned + 4
   return sentinel > first;
 }
 
