@@ -3,23 +3,24 @@
 // Theory of operation
 //   Memory comes from regions the caller claims. Each region is tiled by blocks: a used record
 //   block, then user blocks, then a 4-byte sentinel (docs/design.md section 2). Every block has one
-//   32-bit header word (section 1). Free blocks carry a footer and two 32-bit links, and sit in
-//   one of 416 bins (89 for a 64 KiB largest_block, section 13) found through two bitmaps
-//   (section 3). allocate takes the head of the first non-empty bin whose every block fits (good
-//   fit, O(1)), else looks at a bounded number of blocks in the bins below (best effort, at most
-//   options.search_limit blocks), splits off the rest. free merges with free neighbours at once.
+//   32-bit header word (section 1; granules of max_align_t, 16 or 8 bytes). Free blocks carry a
+//   footer and two 32-bit links, and sit in one of 400 or 416 bins (fewer for a small
+//   largest_block, section 13) found through two bitmaps (section 3). allocate takes the head of
+//   the request's own bin if it fits, else of the first non-empty bin whose every block fits
+//   (good fit, O(1)), else looks at a bounded number of blocks (best effort, at most
+//   options.search_limit), splits off the rest. free merges with free neighbours at once.
 //
 // Invariants (docs/design.md section 5; validate() checks all of them, check() the cheap ones)
 //   1. blocks tile each region exactly; 2. no two neighbours are both free; 3. PREV_USED equals
 //   the USED bit of the previous block; 4. a free block's footer equals its size and it is at
-//   least 2 granules; 5. each free block is in the bin of its size and the bitmaps mirror the
+//   least 16 bytes; 5. each free block is in the bin of its size and the bitmaps mirror the
 //   bins; 6. in use + free + overhead = claimed.
 //
 // Trade-offs
 //   Good fit rounds a request up to the next bin boundary, so a request near the size of the
 //   largest free block may need the bounded search; with search_limit = 0 the bound is strict
 //   O(1) with no list walk at all. Links are 32-bit offsets, so on 64-bit targets all regions of
-//   one heap must lie in one 16 GiB window (section 4).
+//   one heap must lie in one 16 or 32 GiB window (section 4).
 //
 // Every public function states its cost, its outcome for null, zero and oversize input, and
 // whether it may run with interrupts masked ("IRQ-safe" below means: bounded, no blocking, fine
@@ -48,7 +49,7 @@
 
 namespace keel {
 
-/// Fixes the 16 GiB link window of a heap on a 64-bit target (docs/design.md section 4).
+/// Fixes the 2^31-granule link window of a heap on a 64-bit target (docs/design.md section 4).
 struct WindowBase {
   std::uintptr_t address;
 };
@@ -77,7 +78,7 @@ class Heap {
 
   constexpr Heap() = default;
   constexpr explicit Heap(Oom oom) : oom_(oom) {}
-  /// On 64-bit targets, links reach 16 GiB from `base`; without it, from the first region.
+  /// On 64-bit targets, links reach 2^31 granules from `base`; without it, from the first region.
   constexpr explicit Heap(WindowBase base, Oom oom = Oom{}) : oom_(oom) {
     if constexpr (kWindowFloats) {
       base_ = detail::align_down(base.address, detail::kGranule) - detail::kHeaderBytes;
@@ -597,7 +598,7 @@ class Heap {
  private:
   enum class CallOom : bool { no, yes };
   static constexpr bool kWindowFloats = sizeof(std::uintptr_t) > 4;
-  /// Half the 16 GiB reach of a granule link below 2^31 (docs/design.md section 4).
+  /// 8 GiB: half the reach of an 8-byte-granule link below 2^31 (docs/design.md section 4).
   static constexpr std::uintptr_t kHalfWindow =
       kWindowFloats ? std::uintptr_t{1} << (kWindowFloats ? 33U : 0U) : 0;
   static constexpr unsigned kLargestScan = 32;
@@ -938,33 +939,26 @@ class Heap {
   /// Finds a free block that can hold `granules` at `align`, removes it from its bin and
   /// returns it (null if none). O(1) plus at most search_limit list steps.
   std::byte* take_block(Word granules, std::size_t align) {
-    Word wanted = granules;
+    unsigned bin = Bins::bin_of(granules);  // its head first (design.md 3, step 0)
+    if (std::byte* block = from_link(heads_[bin]);
+        heads_[bin] != 0 && detail::fits(block, granules, align)) {
+      remove_free_from(block, bin);
+      return block;
+    }
+    // Good fit from the next bin up, or (aligned) from the bin where any front gap fits.
     if (align > detail::kGranule) {
-      wanted += static_cast<Word>(align >> detail::kGranuleShift) - 1;
+      const Word start = Bins::search_size(granules + Word(align >> detail::kGranuleShift) - 1);
+      bin = start <= Bins::kMaxGranules ? Bins::bin_of(start) - 1 : kNoBin;
     }
-    {
-      const unsigned exact = Bins::bin_of(granules);
-      const Word head = heads_[exact];
-      if (head != 0 && detail::granules_of(header_of(from_link(head))) >= granules + (detail::front_gap(from_link(head), align) >> detail::kGranuleShift)) {
-        std::byte* block = from_link(head);
-        remove_free_from(block, exact);
-        return block;
-      }
-    }
-    const Word start = Bins::search_size(wanted);
-    if (start <= Bins::kMaxGranules) [[likely]] {
-      const unsigned bin = first_bin_from(Bins::bin_of(start));
+    if (bin + 1 < Bins::kBinCount) [[likely]] {
+      bin = first_bin_from(bin + 1);
       if (bin != kNoBin) [[likely]] {
         std::byte* block = from_link(heads_[bin]);
         remove_free_from(block, bin);
         return block;
       }
     }
-    if constexpr (kOptions.search_limit > 0) {
-      return search_bounded(granules, align);
-    } else {
-      return nullptr;
-    }
+    return kOptions.search_limit > 0 ? search_bounded(granules, align) : nullptr;
   }
 
   /// The bounded best-effort search (docs/design.md section 3): at most search_limit blocks from
@@ -975,9 +969,7 @@ class Heap {
          bin = bin + 1 < Bins::kBinCount ? first_bin_from(bin + 1) : kNoBin) {
       for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
         std::byte* block = from_link(link);
-        const Word size = detail::granules_of(header_of(block));
-        const std::size_t gap = align > detail::kGranule ? detail::front_gap(block, align) : 0;
-        if (size >= granules + (gap >> detail::kGranuleShift)) {
+        if (detail::fits(block, granules, align)) {
           remove_free_from(block, bin);
           return block;
         }

@@ -57,7 +57,7 @@ size_t keel_heap_size(void);
 keel_heap* keel_init(void* memory, size_t size);
 
 /* Adds a region. Returns 0, or a non-zero code (the keel::RegionError value plus one):
- * 1 null span, 2 too small, 3 overlaps a region, 4 out of the 16 GiB link window. */
+ * 1 null span, 2 too small, 3 overlaps a region, 4 out of the link window (16 or 32 GiB). */
 int keel_claim(keel_heap* heap, void* memory, size_t size);
 
 /* malloc: size 0 gives a unique minimum block; null on failure. Alignment: the target's

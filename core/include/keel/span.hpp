@@ -28,7 +28,7 @@ enum class RegionError : std::uint8_t {
   null_span,        ///< a null pointer, or a span whose end wraps around the address space
   too_small,        ///< smaller than the least region (docs/design.md section 2), or adds nothing
   overlaps,         ///< overlaps a region this heap already has
-  out_of_reach,     ///< outside the heap's 16 GiB offset window (64-bit targets only)
+  out_of_reach,     ///< outside the heap's link window (16 or 32 GiB; 64-bit targets only)
   not_a_region,     ///< the span given as a region is not the exact extent of one of this heap's
   not_contained,    ///< the extent to grow to does not contain the region, or the one to keep is
                     ///< not inside it

@@ -108,22 +108,21 @@ static_assert(kGranule == 8 ? DefaultBins::kFirstLevels == 26 && DefaultBins::kB
 
 // A 64 KiB heap: 8 bins per power of two, exact below 16 granules.
 using SmallBins = BinsFor<kSmallHeapBlock>;
-static_assert(SmallBins::kSecondLevels == 8 && SmallBins::kMaxGranules == kSmallHeapBlock / kGranule);
+static_assert(SmallBins::kSecondLevels == 8 &&
+              SmallBins::kMaxGranules == kSmallHeapBlock / kGranule);
 static_assert(std::is_same_v<BinsFor<kSmallHeapBlock + kGranule - 1>, SmallBins>);
 static_assert(SmallBins::bin_of(15) == 15 && SmallBins::bin_of(16) == 16 &&
               SmallBins::bin_of(17) == 16 && SmallBins::bin_of(18) == 17 &&
               SmallBins::bin_of(32) == 24);
 static_assert(SmallBins::bin_floor(SmallBins::kBinCount - 1) == SmallBins::kMaxGranules);
 // 8-byte granules: 8192 granules, 12 rows, 89 bins; 16-byte granules: 4096, 11 rows, 81 bins.
-static_assert(kGranule == 8 ? SmallBins::kFirstLevels == 12 && SmallBins::kBinCount == 89 &&
-                                  SmallBins::bin_of(8191) == 87 &&
-                                  SmallBins::search_size(7680) == 8191 &&
-                                  SmallBins::search_size(7682) == 8192 &&
-                                  SmallBins::search_size(8192) == 8192
-                            : SmallBins::kFirstLevels == 11 && SmallBins::kBinCount == 81 &&
-                                  SmallBins::bin_of(4095) == 79 &&
-                                  SmallBins::search_size(3840) == 4095 &&
-                                  SmallBins::search_size(3842) == 4096 &&
-                                  SmallBins::search_size(4096) == 4096);
+static_assert(kGranule == 8
+                  ? SmallBins::kFirstLevels == 12 && SmallBins::kBinCount == 89 &&
+                        SmallBins::bin_of(8191) == 87 && SmallBins::search_size(7680) == 8191 &&
+                        SmallBins::search_size(7682) == 8192 && SmallBins::search_size(8192) == 8192
+                  : SmallBins::kFirstLevels == 11 && SmallBins::kBinCount == 81 &&
+                        SmallBins::bin_of(4095) == 79 && SmallBins::search_size(3840) == 4095 &&
+                        SmallBins::search_size(3842) == 4096 &&
+                        SmallBins::search_size(4096) == 4096);
 
 }  // namespace keel::detail

@@ -40,10 +40,10 @@ inline constexpr unsigned kGranuleShift = KEEL_GRANULE_BYTES == 16 ? 4 : 3;
 inline constexpr unsigned kGranuleShift = alignof(std::max_align_t) >= 16 ? 4 : 3;
 #endif
 inline constexpr std::size_t kGranule = std::size_t{1} << kGranuleShift;  ///< bytes per granule
-inline constexpr std::size_t kHeaderBytes = 4;///< bytes of header in front of every payload
+inline constexpr std::size_t kHeaderBytes = 4;  ///< bytes of header in front of every payload
 /// header + next + prev + footer: 16 bytes
 inline constexpr Word kMinBlockGranules = static_cast<Word>(16 / kGranule);
-inline constexpr Word kPadGranules = 1;         ///< the pad in front of a PADDED block
+inline constexpr Word kPadGranules = 1;  ///< the pad in front of a PADDED block
 
 inline constexpr Word kUsedBit = 1U;      ///< this block is in use
 inline constexpr Word kPrevUsedBit = 2U;  ///< the physically previous block is in use
@@ -147,12 +147,18 @@ inline void set_prev_link(std::byte* block, Word link) {
   return granules < kMinBlockGranules ? kMinBlockGranules : static_cast<Word>(granules);
 }
 
-/// Bytes of front gap that align the payload of `block` to `align` (0, 8 for a pad, or at least
-/// 16 for a free gap block).
+/// Bytes of front gap that align the payload of `block` to `align` (0, 8 for a pad with 8-byte
+/// granules, or at least 16 for a free gap block).
 [[nodiscard]] inline std::size_t front_gap(const std::byte* block, std::size_t align) {
   const auto start = reinterpret_cast<std::uintptr_t>(block);
   const std::uintptr_t payload = (start + kHeaderBytes + align - 1) & ~(std::uintptr_t{align} - 1);
   return payload - kHeaderBytes - start;
+}
+
+/// Whether the free `block` holds `granules` at `align`, its front gap included.
+[[nodiscard]] inline bool fits(const std::byte* block, Word granules, std::size_t align) {
+  const std::size_t gap = align > kGranule ? front_gap(block, align) : 0;
+  return granules_of(header_of(block)) >= granules + (gap >> kGranuleShift);
 }
 
 /// The header of `block` if it has the shape of a live block inside a region that ends at
@@ -174,9 +180,11 @@ template <typename Load>
   return live ? header : 0;
 }
 
-/// The largest request a heap serves (docs/design.md section 4); anything larger fails at once.
-/// It is 4 GiB - 12 bytes; on 32-bit targets `kMaxRequest + kHeaderBytes + kGranule - 1` is
-/// exactly SIZE_MAX, so granules_for cannot wrap there either.
-inline constexpr std::size_t kMaxRequest = bytes_of(kMaxBlockGranules) - kHeaderBytes;
+/// The largest request any heap serves (docs/design.md section 4): one block of the largest
+/// granule count below 4 GiB (HeapOptions::largest_block is a 32-bit byte count) less its header,
+/// 4 GiB - 12 bytes with 8-byte granules, 4 GiB - 20 with 16-byte ones. On 32-bit targets
+/// `kMaxRequest + kHeaderBytes + kGranule - 1` is exactly SIZE_MAX: granules_for cannot wrap.
+inline constexpr std::size_t kMaxRequest =
+    (std::size_t{0xFFFF'FFFFU} & ~(kGranule - 1)) - kHeaderBytes;
 
 }  // namespace keel::detail

@@ -18,7 +18,8 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     return ValidationResult{kind, address};
   };
   const auto in_heap = [this](std::uintptr_t address) {
-    return address >= low_ && address < high_ && (address & (kGranule - 1)) == kGranule - kHeaderBytes;
+    return address >= low_ && address < high_ &&
+           (address & (kGranule - 1)) == kGranule - kHeaderBytes;
   };
 
   std::size_t free_found = 0;

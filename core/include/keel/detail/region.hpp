@@ -34,11 +34,12 @@ inline constexpr std::size_t kMinRegionBytes =
     kRecordBytes + bytes_of(kMinBlockGranules) + kSentinelBytes;
 /// The largest extent of one region whose blocks are at most `max_granules`: a record, one block
 /// of that size, a sentinel (4 GiB + 12 bytes by default). claim trims a larger span to it. On
-/// 32-bit targets no span reaches the default: the limit is then the whole address space.
+/// 32-bit targets no span reaches the default: the limit is then the whole address space (the
+/// sum is taken in 64 bits: with 16-byte granules the default passes 4 GiB).
 constexpr std::size_t max_region_bytes(Word max_granules) {
-  return sizeof(std::size_t) > 4 || max_granules < kMaxBlockGranules
-             ? kRecordBytes + bytes_of(max_granules) + kSentinelBytes
-             : ~std::size_t{0};
+  const std::uint64_t bytes =
+      kRecordBytes + (std::uint64_t{max_granules} << kGranuleShift) + kSentinelBytes;
+  return bytes > ~std::size_t{0} ? ~std::size_t{0} : static_cast<std::size_t>(bytes);
 }
 
 /// The block-aligned bounds inside a span: the lowest record address and the highest

@@ -3,7 +3,7 @@
 // keel::hosted::MapOnOom grows a heap inside its link window (docs/design.md sections 4 and 12).
 // At the first request the heap cannot serve it reserves 32 GiB of address space (no access, no
 // memory, not charged: mmap PROT_NONE, MAP_NORESERVE) and claims the heap's first region in the
-// middle of it. A heap whose window is not fixed centres its window on its first region, so the
+// middle of it. A heap whose window is not fixed starts it 8 GiB below its first region, so the
 // window then covers the reservation (or as much of it as the window reaches), and every later
 // region or extension placed next to the first is within reach. Later calls commit more pages
 // of the reservation (mprotect) next to what is committed already: upward from the middle
