@@ -29,6 +29,15 @@ using keel::HeapOptions;
 using keel::RegionError;
 using keel::Span;
 
+/// The heap's layout (keel/detail/block.hpp): 8-byte granules on Cortex-M (and with
+/// KEEL_GRANULE=8), 16-byte ones where max_align_t is 16. Payloads are granule-aligned.
+constexpr std::size_t kGranule = keel::detail::kGranule;
+
+/// A header word: `granules` in the size bits above the flags.
+constexpr std::uint32_t header_word(std::size_t granules, std::uint32_t flags) {
+  return static_cast<std::uint32_t>(granules) << keel::detail::kSizeShift | flags;
+}
+
 /// Heaps a test corrupted on purpose: never used or destroyed again (a plain array, which no
 /// destructor empties before LeakSanitizer looks).
 void* g_abandoned_heaps[16] = {};
@@ -61,6 +70,24 @@ KEEL_TEST_UNCHECKED std::uint32_t header_before(const void* payload) {
 }
 KEEL_TEST_UNCHECKED void poke(void* at, unsigned value) {
   *static_cast<volatile unsigned char*>(opaque(at)) = static_cast<unsigned char>(value);
+}
+
+/// Twice the granule: a request at this alignment may get a one-granule front gap.
+constexpr std::size_t kOverAligned = 2 * kGranule;
+
+/// Whether the block of `payload` starts one granule past the end of the block of `left`: an
+/// over-aligned block with a one-granule front gap. With 8-byte granules the gap is a pad the
+/// block owns (PADDED in its header); with 16-byte ones it is a free block of its own
+/// (keel::detail::kPads, detail/block.hpp).
+bool one_granule_gap_between(const void* left, const void* payload) {
+  const auto* left_end = static_cast<const std::byte*>(left) - 4 +
+                         keel::detail::bytes_of(keel::detail::granules_of(header_before(left)));
+  const bool gap = left_end + kGranule == static_cast<const std::byte*>(payload) - 4;
+  if (gap) {
+    EXPECT_EQ((header_before(payload) & keel::detail::kPaddedBit) != 0, keel::detail::kPads)
+        << "a one-granule gap is a pad exactly where pads exist";
+  }
+  return gap;
 }
 
 /// One checking level (and the hardened option, and the largest block) as a type, for the typed
@@ -261,7 +288,7 @@ TYPED_TEST(Errors, MisalignedPointer) {
     auto& heap = *this->heap_;
     auto* block = static_cast<std::byte*>(heap.allocate(100));
     const auto before = this->counts();
-    for (std::size_t offset = 1; offset < 8; ++offset) {
+    for (std::size_t offset = 1; offset < kGranule; ++offset) {
       heap.free(block + offset);
       this->expect_fault(Fault::misaligned_pointer, block + offset);
     }
@@ -298,7 +325,8 @@ TYPED_TEST(Errors, InteriorPointer) {
     auto* block = static_cast<std::byte*>(heap.allocate(400, 8));
     std::memset(block, 0, 400);
     const auto before = this->counts();
-    for (std::size_t offset = 8; offset < 400; offset += 8) {
+    // Every granule-aligned pointer inside the block (others are misaligned_pointer).
+    for (std::size_t offset = kGranule; offset < 400; offset += kGranule) {
       heap.free(block + offset);
       this->expect_fault(Fault::invalid_pointer, block + offset);
     }
@@ -324,8 +352,8 @@ TYPED_TEST(Errors, InteriorPointerWithAForgedHeader) {
     std::byte* interior = block + 64;
     // The next real header sits just past the block's end (its payload minus 4).
     std::byte* next_header = static_cast<std::byte*>(after) - 4;
-    const auto granules = static_cast<std::uint32_t>((next_header - (interior - 4)) / 8);
-    store32(interior - 4, granules << 3 | 1U | 2U);  // size | PREV_USED | USED
+    const auto granules = static_cast<std::size_t>(next_header - (interior - 4)) / kGranule;
+    store32(interior - 4, header_word(granules, 1U | 2U));  // size | PREV_USED | USED
     const auto before = this->counts();
     heap.free(interior);
     if constexpr (TestFixture::kFull || TestFixture::kChecking == Checking::debug) {
@@ -346,22 +374,24 @@ TYPED_TEST(Errors, InteriorPointerWithAForgedHeader) {
   }
 }
 
-// Finding 6 of docs/errors.md (fixed): an interior pointer 8 bytes into a live block was reported
-// as double_free, not invalid_pointer, when the block's last word equals its size in granules
-// (with Checking::full that word is the trailer's size word). looks_free() was asked about the
-// granule before the pointer's would-be header, the block's real header, and did not check that
-// its USED bit is clear.
+// Finding 6 of docs/errors.md (fixed): an interior pointer one granule (8 bytes then) into a live
+// block was reported as double_free, not invalid_pointer, when the block's last word equals its
+// size in granules (with Checking::full that word is the trailer's size word). looks_free() was
+// asked about the granule before the pointer's would-be header, the block's real header, and did
+// not check that its USED bit is clear.
 TEST(ErrorsBasic, InteriorPointerEightBytesIntoABlockWhoseLastWordIsItsSize) {
   g_faults.clear();
   const keel::FaultHandler previous = keel::set_fault_handler(&record_fault);
   alignas(16) static std::byte arena[4096];
   Heap<> heap;
   ASSERT_TRUE(heap.claim(Span{arena}));
-  auto* block = static_cast<unsigned char*>(heap.allocate(92, 8));  // 12 granules, 92 bytes
+  // 92 bytes fill a block exactly (12 granules of 8 bytes, or 6 of 16): its last word is at 88.
+  auto* block = static_cast<unsigned char*>(heap.allocate(92, 8));
+  ASSERT_EQ(heap.usable_size(block), 92U);
   std::memset(block, 0, 92);
-  const std::uint32_t granules = 12;
+  const std::uint32_t granules = keel::detail::granules_for(92);
   std::memcpy(block + 88, &granules, 4);
-  heap.free(block + 8);
+  heap.free(block + kGranule);
   ASSERT_EQ(g_faults.size(), 1U);
   EXPECT_EQ(g_faults[0].fault, Fault::invalid_pointer) << keel::to_string(g_faults[0].fault);
   heap.free(block);
@@ -541,11 +571,13 @@ TYPED_TEST(Errors, GapClaimedLaterIsOwnMemory) {
 /// Issue 11, finding 2: a double free of a padded (over-aligned) block. The freed block starts at
 /// its old pad, so the block's old header word became the free block's previous-list link; an
 /// odd link looked like a used header and the second free was refused as invalid_pointer or, with
-/// small links (a window base at the arena), accepted and the heap corrupted.
+/// small links (a window base at the arena), accepted and the heap corrupted. With 16-byte
+/// granules there are no pads: the same calls free a block whose one-granule front gap is a free
+/// block of its own, which the freed block merges with.
 template <typename HeapT>
 void expect_padded_double_free_refused(HeapT& heap, std::size_t third_size) {
   g_faults.clear();
-  void* p = heap.allocate(24, 16);
+  void* p = heap.allocate(24, kOverAligned);
   ASSERT_NE(p, nullptr);
   void* fillers[3] = {heap.allocate(8, 8), heap.allocate(third_size, 8), nullptr};
   void* q = heap.allocate(36, 8);
@@ -606,13 +638,12 @@ TYPED_TEST(Errors, DoubleFreeOfAPaddedBlock) {
           std::make_unique<PlainHeap>(keel::WindowBase{reinterpret_cast<std::uintptr_t>(arena)});
       ASSERT_TRUE(heap->claim(Span{arena}));
       void* left = heap->allocate(left_size, 8);
-      void* p = heap->allocate(24, 16);
+      void* p = heap->allocate(24, kOverAligned);
       ASSERT_NE(p, nullptr);
-      const std::uint32_t header = header_before(p);
-      if ((header & 4U) == 0) {
+      if (!one_granule_gap_between(left, p)) {
         heap->free(p);
         heap->free(left);
-        continue;  // not padded with this left neighbour
+        continue;  // no gap (pad) with this left neighbour
       }
       void* others[4] = {heap->allocate(8, 8), heap->allocate(20, 8), heap->allocate(36, 8),
                          heap->allocate(8, 8)};
@@ -631,7 +662,7 @@ TYPED_TEST(Errors, DoubleFreeOfAPaddedBlock) {
     // store it mangled, an odd word).
     auto heap = std::make_unique<PlainHeap>();
     ASSERT_TRUE(heap->claim(Span{arena}));
-    void* p = heap->allocate(24, 16);
+    void* p = heap->allocate(24, kOverAligned);
     void* guard = heap->allocate(8, 8);
     heap->free(p);
     heap->free(p);
@@ -645,7 +676,9 @@ TYPED_TEST(Errors, DoubleFreeOfAPaddedBlock) {
 /// The same family, randomised: a padded block freed between live neighbours, other blocks of
 /// the same bins freed after it (so its old header word holds a link to one of them), and then
 /// its left neighbour freed (which absorbs it). The second free of the padded block is never
-/// accepted. Before the fix this crashed within a few thousand rounds.
+/// accepted. Before the fix this crashed within a few thousand rounds. With 16-byte granules the
+/// one-granule gap in front of the block is a free block of its own (no pads): the block merges
+/// with it when freed, and the left neighbour absorbs both.
 TYPED_TEST(Errors, DoubleFreeOfPaddedBlocksRandomised) {
   if constexpr (!TestFixture::kChecked) {
     GTEST_SKIP() << "Checking::none trusts its pointers: undefined behaviour";
@@ -669,11 +702,10 @@ TYPED_TEST(Errors, DoubleFreeOfPaddedBlocksRandomised) {
         front.push_back(heap->allocate(8 + next(200), 8));
       }
       void* left = heap->allocate(1 + next(48), 8);
-      void* p = heap->allocate(24, 16);
+      void* p = heap->allocate(24, kOverAligned);
       ASSERT_NE(p, nullptr);
-      const std::uint32_t header = header_before(p);
-      if ((header & 4U) == 0) {
-        continue;  // not padded here
+      if (!one_granule_gap_between(left, p)) {
+        continue;  // no gap (pad) here
       }
       void* after[6];
       for (void*& block : after) {
@@ -739,8 +771,13 @@ TYPED_TEST(Errors, OverrunByOneByte) {
 /// (tools.*.heap_overflow) show ASan and valgrind catching it at the write.
 TYPED_TEST(Errors, OverrunIntoTheNextHeader) {
   auto& heap = *this->heap_;
-  auto* block = static_cast<unsigned char*>(heap.allocate(28, 8));
-  auto* next = static_cast<unsigned char*>(heap.allocate(28, 8));
+  // A request that, with the trailer, fills its block to the last byte (28 bytes at every
+  // level with 8-byte granules; 36 with Checking::full's trailer and 16-byte ones).
+  constexpr std::size_t kTrailer = TestFixture::HeapT::trailer_bytes;
+  constexpr std::size_t kSize =
+      keel::detail::usable_bytes(keel::detail::granules_for(28 + kTrailer)) - kTrailer;
+  auto* block = static_cast<unsigned char*>(heap.allocate(kSize, 8));
+  auto* next = static_cast<unsigned char*>(heap.allocate(kSize, 8));
   const std::size_t usable = heap.usable_size(block);
   unsigned char* past = opaque(block) + usable + TestFixture::HeapT::trailer_bytes;
   ASSERT_EQ(past, next - 4) << "the byte past the block is the next header";

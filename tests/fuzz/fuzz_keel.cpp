@@ -55,6 +55,10 @@ using keel::HeapOptions;
 using keel::test::Operation;
 using keel::test::OpKind;
 
+/// The heap's granule (keel/detail/block.hpp): 8 or 16 bytes. Payloads are granule-aligned, so a
+/// pointer off a granule boundary is misaligned and one on it inside a block is interior.
+constexpr std::size_t kGranule = keel::detail::kGranule;
+
 constexpr std::size_t kSlots = 128;
 constexpr std::size_t kRegions = 4;
 constexpr std::size_t kArenaBytes = 64 * 1024;
@@ -320,7 +324,7 @@ void bad_pointer(HeapT& heap, ByteReader& in) {
         if (pointer == nullptr) {
           return;
         }
-        pointer += 1 + detail % 7;
+        pointer += 1 + detail % (kGranule - 1);
         expected = Fault::misaligned_pointer;
         break;
       case 1:
@@ -342,10 +346,10 @@ void bad_pointer(HeapT& heap, ByteReader& in) {
         } else {
           pointer = nth_block(heap, true, pick);
           const std::size_t usable = pointer == nullptr ? 0 : heap.usable_size(pointer);
-          if (usable < 16) {
+          if (usable < 2 * kGranule) {
             return;
           }
-          pointer += 8 * (1 + detail % (usable / 8 - 1));
+          pointer += kGranule * (1 + detail % (usable / kGranule - 1));
           expected = Fault::invalid_pointer;
         }
         break;

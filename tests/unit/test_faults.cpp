@@ -86,9 +86,11 @@ TEST_F(Faults, DoubleFreeInEveryMergeShape) {
 }
 
 TEST_F(Faults, DoubleFreeOfAPaddedAlignedBlock) {
+  // Aligned to two granules: a one-granule front gap is a pad with 8-byte granules, a free block
+  // of its own with 16-byte ones (keel::detail::kPads).
   std::vector<void*> blocks;
   for (int i = 0; i < 8; ++i) {
-    blocks.push_back(heap_.allocate(24, 16));
+    blocks.push_back(heap_.allocate(24, 2 * keel::detail::kGranule));
   }
   for (void* block : blocks) {
     heap_.free(block);
@@ -105,12 +107,15 @@ TEST_F(Faults, DoubleFreeOfAPaddedAlignedBlock) {
 }
 
 TEST_F(Faults, InteriorPointer) {
-  // 404 bytes fill a block exactly (no slack), so that every byte in front of an interior
-  // pointer is the caller's and zero: not a used header.
-  auto* block = static_cast<std::byte*>(heap_.allocate(404, 8));
-  ASSERT_EQ(heap_.usable_size(block), 404U);
-  std::memset(block, 0, 404);
-  for (std::size_t offset = 8; offset < 400; offset += 8) {
+  // A size that fills a block exactly (no slack: 404 bytes with 8-byte granules, 412 with
+  // 16-byte ones), so that every byte in front of an interior pointer is the caller's and zero:
+  // not a used header. Every granule-aligned pointer inside (others are misaligned_pointer).
+  constexpr std::size_t kSize = keel::detail::usable_bytes(keel::detail::granules_for(404));
+  auto* block = static_cast<std::byte*>(heap_.allocate(kSize, 8));
+  ASSERT_EQ(heap_.usable_size(block), kSize);
+  std::memset(block, 0, kSize);
+  for (std::size_t offset = keel::detail::kGranule; offset < kSize - 4;
+       offset += keel::detail::kGranule) {
     expect_rejected_free(block + offset, Fault::invalid_pointer);
   }
   heap_.free(block);

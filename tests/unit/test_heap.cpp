@@ -6,6 +6,7 @@
 #include <limits>
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "keel/heap.hpp"
@@ -15,6 +16,7 @@ namespace {
 
 using keel::Heap;
 using keel::Span;
+using keel::detail::kGranule;
 
 std::uintptr_t address(const void* pointer) {
   return reinterpret_cast<std::uintptr_t>(pointer);
@@ -146,16 +148,50 @@ TEST(Allocate, FillsTheWholeRegionExactly) {
   EXPECT_EQ(f.heap->statistics().bytes_free, free_bytes);
 }
 
+/// Bytes that fill a block of `granules` exactly (Heap<>: no trailer).
+constexpr std::size_t bytes_for(std::size_t granules) {
+  return granules * kGranule - 4;
+}
+
+/// Leaves two free blocks in bin [256, 271] granules and none anywhere else: `larger` (271
+/// granules, returned) behind the head, `smaller` (257) at the head of the bin's list.
+template <typename HeapT>
+void* one_bin_smaller_block_first(Fixture<HeapT>& f) {
+  void* larger = f.heap->allocate(bytes_for(271), 8);
+  void* guard = f.heap->allocate(1, 8);
+  void* smaller = f.heap->allocate(bytes_for(257), 8);
+  void* tail = f.heap->allocate(1, 8);
+  EXPECT_EQ(HeapT::Bins::bin_of(257), HeapT::Bins::bin_of(271));
+  EXPECT_NE(HeapT::Bins::bin_of(256), HeapT::Bins::bin_of(255));
+  EXPECT_NE(HeapT::Bins::bin_of(272), HeapT::Bins::bin_of(271));
+  // The rest of the region in one allocation: no other free block.
+  void* rest = f.heap->allocate(f.heap->statistics().largest_free_block, 8);
+  EXPECT_NE(rest, nullptr);
+  EXPECT_EQ(f.heap->statistics().bytes_free, 0U);
+  for (void* block : {larger, guard, smaller, tail}) {
+    EXPECT_NE(block, nullptr);
+  }
+  f.heap->free(larger);
+  f.heap->free(smaller);  // pushed in front of larger
+  EXPECT_EQ(f.heap->statistics().free_blocks, 2U);
+  return larger;
+}
+
 TEST(Allocate, BestEffortSearchServesTheLastFittingBlock) {
   // A block whose size is not on a bin boundary cannot be found by the good-fit search for a
-  // request a little smaller; the bounded search finds it.
-  Fixture<Heap<>> f(4096);
-  const std::size_t free_bytes = f.heap->statistics().bytes_free;
-  EXPECT_NE(f.heap->allocate(free_bytes - 4 - 64, 8), nullptr);
+  // request a little smaller when the head of its bin is too small: good fit looks at that head
+  // only, then at the bins above. The bounded search walks the bin and finds it.
+  Fixture<Heap<>> f(16 * 1024);
+  void* larger = one_bin_smaller_block_first(f);
+  EXPECT_EQ(f.heap->allocate(bytes_for(264), 8), larger);
+  EXPECT_TRUE(f.heap->validate());
 
-  Fixture<Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 0}>> strict(4096);
-  EXPECT_EQ(strict.heap->allocate(free_bytes - 4 - 64, 8), nullptr)
-      << "without the search, good fit must round up past the only block";
+  Fixture<Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 0}>> strict(16 * 1024);
+  one_bin_smaller_block_first(strict);
+  EXPECT_EQ(strict.heap->allocate(bytes_for(264), 8), nullptr)
+      << "without the search, good fit must round up past the only fitting block";
+  EXPECT_NE(strict.heap->allocate(bytes_for(257), 8), nullptr) << "the head itself fits";
+  EXPECT_TRUE(strict.heap->validate());
 }
 
 TEST(Free, NullIsIgnored) {
@@ -320,7 +356,12 @@ TEST(Statistics, CountersFollowTheOperations) {
   const auto busy = f.heap->statistics();
   EXPECT_EQ(busy.live_allocations, 3U);
   EXPECT_EQ(busy.total_allocations, 3U);
-  EXPECT_EQ(busy.bytes_in_use, 1008U + 2008U + 104U);
+  // Each block: the request and its 4-byte header, rounded up to whole granules.
+  const auto block_bytes = [](std::size_t size) {
+    return (size + 4 + kGranule - 1) / kGranule * kGranule;
+  };
+  EXPECT_EQ(busy.bytes_in_use, block_bytes(1000) + block_bytes(2000) + block_bytes(100));
+  EXPECT_EQ(busy.bytes_in_use, kGranule == 8 ? 1008U + 2008U + 104U : 1008U + 2016U + 112U);
   EXPECT_EQ(busy.peak_bytes_in_use, busy.bytes_in_use);
   EXPECT_EQ(busy.min_bytes_free, busy.bytes_free);
 
@@ -380,7 +421,10 @@ TEST(Dump, DrawsRegionsAndBlocks) {
   std::string text;
   f.heap->dump([&text](const char* part, std::size_t length) { text.append(part, length); });
   EXPECT_NE(text.find("keel heap: 1 region(s)"), std::string::npos) << text;
-  EXPECT_NE(text.find(" used 100"), std::string::npos) << text;
+  // The block's usable size: 100 bytes with 8-byte granules, 108 with 16-byte ones.
+  const std::string used = " used " + std::to_string(f.heap->usable_size(block)) + "\n";
+  EXPECT_EQ(f.heap->usable_size(block), kGranule == 8 ? 100U : 108U);
+  EXPECT_NE(text.find(used), std::string::npos) << text;
   EXPECT_NE(text.find(" free "), std::string::npos) << text;
   f.heap->free(block);
 }

@@ -14,6 +14,7 @@ namespace {
 using keel::Heap;
 using keel::RegionError;
 using keel::Span;
+using keel::detail::kGranule;
 
 std::uintptr_t address(const void* pointer) {
   return reinterpret_cast<std::uintptr_t>(pointer);
@@ -26,6 +27,8 @@ struct Buffer {
   Span span(std::size_t offset, std::size_t bytes) const {
     return Span{memory.get() + offset, bytes};
   }
+  /// The offset of the first granule boundary in the buffer.
+  std::size_t aligned() const { return (kGranule - address(memory.get()) % kGranule) % kGranule; }
   std::unique_ptr<std::byte[]> memory;
   std::size_t size;
 };
@@ -45,7 +48,7 @@ TEST(Claim, RefusesNullWrappingAndTinySpans) {
 
 TEST(Claim, TrimsAMisalignedSpanInward) {
   Buffer buffer(4096);
-  for (std::size_t offset = 0; offset < 16; ++offset) {
+  for (std::size_t offset = 0; offset < 2 * kGranule; ++offset) {
     Heap<> heap;
     const Span wanted = buffer.span(offset, 1000 - offset);
     const auto result = heap.claim(wanted);
@@ -53,7 +56,8 @@ TEST(Claim, TrimsAMisalignedSpanInward) {
     const Span extent = result.extent();
     EXPECT_GE(address(extent.data), address(wanted.data));
     EXPECT_LE(address(extent.data) + extent.size, address(wanted.data) + wanted.size);
-    EXPECT_GE(extent.size, wanted.size - 16);
+    // Less than a granule at either end: the record and the sentinel sit 4 below a boundary.
+    EXPECT_GE(extent.size, wanted.size - 2 * (kGranule - 1));
     void* block = heap.allocate(100);
     ASSERT_NE(block, nullptr);
     EXPECT_EQ(address(block) % 16, 0U);
@@ -64,9 +68,15 @@ TEST(Claim, TrimsAMisalignedSpanInward) {
 TEST(Claim, SmallestRegionHoldsOneMinimumBlock) {
   Buffer buffer(256);
   Heap<> heap;
-  // An 8-aligned start: the first block sits at +4, so the least span is min_region + 4.
-  const auto result = heap.claim(buffer.span(0, Heap<>::min_region + 4));
+  // A granule-aligned start: the first block sits 4 below the next boundary (+4 with 8-byte
+  // granules, +12 with 16-byte ones), so the least span is min_region + that offset.
+  const std::size_t offset = kGranule - 4;
+  const auto result = heap.claim(buffer.span(buffer.aligned(), Heap<>::min_region + offset));
   ASSERT_TRUE(result);
+  EXPECT_EQ(result.extent().size, Heap<>::min_region);
+  EXPECT_EQ(
+      heap.claim(buffer.span(buffer.aligned() + 128, Heap<>::min_region + offset - 1)).error(),
+      RegionError::too_small);
   void* block = heap.allocate(12, 8);
   EXPECT_NE(block, nullptr);
   EXPECT_EQ(heap.allocate(1, 8), nullptr);
@@ -284,16 +294,19 @@ TEST(Truncate, KeepingAllButTheRecordNextToALiveFirstBlock) {
   Buffer buffer(8192);
   Heap<> heap;
   const Span region = heap.claim(buffer.span(0, 8192)).extent();
+  constexpr std::size_t kPayload = keel::detail::kRecordBytes + 4;  // of the first block
   void* first = heap.allocate(100, 8);
-  ASSERT_EQ(static_cast<std::byte*>(first), region.data + keel::detail::kRecordBytes + 4);
-  for (std::size_t cut : {std::size_t{1}, std::size_t{8}, std::size_t{16}, std::size_t{20}}) {
+  ASSERT_EQ(static_cast<std::byte*>(first), region.data + kPayload);
+  // Cuts that leave out no more than the record and the first block's header.
+  for (std::size_t cut : {std::size_t{1}, kGranule, keel::detail::kRecordBytes, kPayload}) {
     const Span keep{region.data + cut, region.size - cut};
     const auto result = heap.truncate(region, keep);
     ASSERT_TRUE(result) << cut << " " << keel::to_string(result.error());
     EXPECT_EQ(result.extent(), region) << "nothing can be released: the record stays";
   }
-  // Past the first block's header, keep would leave out part of the live block.
-  EXPECT_EQ(heap.truncate(region, Span{region.data + 28, region.size - 28}).error(),
+  // A granule past the first block's header, keep would leave out part of the live block.
+  constexpr std::size_t kInside = kPayload + kGranule;
+  EXPECT_EQ(heap.truncate(region, Span{region.data + kInside, region.size - kInside}).error(),
             RegionError::cuts_live_block);
   heap.free(first);
   EXPECT_TRUE(heap.validate());
@@ -319,8 +332,8 @@ TEST(Statistics, MinimumFreeStaysTheLowestAcrossARelease) {
 
 // Issue 11, finding 4: the largest region and block, as docs/design.md section 4 states them. A
 // span over the largest region is claimed as exactly Heap::max_region bytes (a record, one block
-// of 4 GiB - 8 bytes, a sentinel), the largest block serves max_request, and a region at the
-// largest size cannot be extended (too_large, not too_small).
+// of 4 GiB less one granule, a sentinel), the largest block serves max_request, and a region at
+// the largest size cannot be extended (too_large, not too_small).
 TEST(Regions, LargestRegionAndBlockOn64Bit) {
   if (sizeof(void*) < 8 || keel::detail::tools::kAsan) {
     GTEST_SKIP() << "needs a 64-bit address space (and no ASan shadow of 4 GiB)";
@@ -337,21 +350,23 @@ TEST(Regions, LargestRegionAndBlockOn64Bit) {
     const auto claimed = heap.claim(Span{base + 4096, kSpan - 8192});
     ASSERT_TRUE(claimed);
     EXPECT_EQ(claimed.extent().size, Heap<>::max_region);
-    EXPECT_EQ(Heap<>::max_region, (std::size_t{4} << 30) + 12);
+    EXPECT_EQ(Heap<>::max_region, keel::detail::kRecordBytes + ((std::size_t{4} << 30) - kGranule) +
+                                      keel::detail::kSentinelBytes);  // 4 GiB + 12 or + 4
     EXPECT_EQ(heap.statistics().largest_free_block, Heap<>::max_request);
     EXPECT_EQ(heap.extend(claimed.extent(), Span{base, kSpan}).error(), RegionError::too_large);
-    void* huge = heap.allocate(Heap<>::max_request, 8);  // align 16 would need a granule more
+    // Align 8: with 8-byte granules, 16 could need a granule more.
+    void* huge = heap.allocate(Heap<>::max_request, 8);
     ASSERT_NE(huge, nullptr);
     EXPECT_EQ(heap.allocate(8), nullptr);
     heap.free(huge);
     EXPECT_TRUE(heap.validate());
   }
   {
-    // A region 64 KiB short of the largest: growing it past the largest is refused as too_large,
-    // growing it to exactly the largest works.
+    // A region 64 KiB short of the largest: growing it past the largest (by one granule) is
+    // refused as too_large, growing it to exactly the largest works.
     Heap<> heap;
     const Span region = heap.claim(Span{base + 4096, Heap<>::max_region - 65536}).extent();
-    EXPECT_EQ(heap.extend(region, Span{region.data, Heap<>::max_region + 8}).error(),
+    EXPECT_EQ(heap.extend(region, Span{region.data, Heap<>::max_region + kGranule}).error(),
               RegionError::too_large);
     const auto grown = heap.extend(region, Span{region.data, Heap<>::max_region});
     ASSERT_TRUE(grown) << keel::to_string(grown.error());
@@ -362,28 +377,30 @@ TEST(Regions, LargestRegionAndBlockOn64Bit) {
 }
 
 // Issue 11, finding 4: the exact link window of docs/design.md section 4. With WindowBase{w}
-// (w a multiple of 8), a region's extent may use [w + 4, w + 16 GiB - 8): every block header in
-// it then has a granule link in [1, 2^31 - 1].
+// (w a multiple of the granule g), a region's extent may use [w + g - 4, w + 2^31·g - g): every
+// block header in it then has a granule link in [1, 2^31 - 1]. The window is 16 GiB with 8-byte
+// granules, 32 GiB with 16-byte ones.
 TEST(Regions, ExactLinkWindowOn64Bit) {
   if (sizeof(void*) < 8) {
     GTEST_SKIP() << "32-bit targets reach the whole address space";
   }
-  constexpr std::size_t kWindow = std::size_t{16} << 30;
+  constexpr std::size_t kWindow = (std::size_t{keel::detail::kMaxLink} + 1) * kGranule;
   constexpr std::size_t kSpan = kWindow + 65536;
   void* memory = mmap(nullptr, kSpan, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (memory == MAP_FAILED) {
-    GTEST_SKIP() << "no 16 GiB of address space";
+    GTEST_SKIP() << "no " << (kWindow >> 30) << " GiB of address space";
   }
   auto* w = static_cast<std::byte*>(memory);
   {
     Heap<> heap{keel::WindowBase{address(w)}};
     const auto low = heap.claim(Span{w, 4096});
     ASSERT_TRUE(low) << keel::to_string(low.error());
-    EXPECT_EQ(low.extent().data, w + 4) << "the lowest block address has link 1";
-    const auto high = heap.claim(Span{w + kWindow - 8 - 4096, 4096});
+    EXPECT_EQ(low.extent().data, w + kGranule - 4) << "the lowest block address has link 1";
+    const auto high = heap.claim(Span{w + kWindow - kGranule - 4096, 4096});
     ASSERT_TRUE(high) << keel::to_string(high.error());
-    EXPECT_EQ(high.extent().end(), w + kWindow - 8) << "the sentinel at the top has link 2^31 - 1";
+    EXPECT_EQ(high.extent().end(), w + kWindow - kGranule)
+        << "the sentinel at the top has link 2^31 - 1";
     void* a = heap.allocate(1000);
     void* b = heap.allocate(2000);
     EXPECT_NE(a, nullptr);
@@ -391,7 +408,7 @@ TEST(Regions, ExactLinkWindowOn64Bit) {
     heap.free(a);
     heap.free(b);
     EXPECT_TRUE(heap.validate());
-    // Eight bytes higher is out of reach.
+    // One granule higher is out of reach.
     Heap<> other{keel::WindowBase{address(w)}};
     EXPECT_EQ(other.claim(Span{w + kWindow - 4096, 4096}).error(), RegionError::out_of_reach);
   }

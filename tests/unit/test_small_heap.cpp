@@ -16,6 +16,7 @@ using keel::Heap;
 using keel::HeapOptions;
 using keel::RegionError;
 using keel::Span;
+using keel::detail::kGranule;
 
 constexpr std::uint32_t k64KiB = 64 * 1024;
 using Small = Heap<FailOnOom, HeapOptions{.largest_block = k64KiB}>;
@@ -24,13 +25,19 @@ using SmallFull =
     Heap<FailOnOom,
          HeapOptions{.checking = keel::Checking::full, .tags = true, .largest_block = k64KiB}>;
 
-/// An 8-aligned buffer.
+/// The offset of a block address from a granule boundary: a span that starts there loses
+/// nothing to alignment (4 with 8-byte granules, 12 with 16-byte ones).
+constexpr std::size_t kBlockOffset = kGranule - keel::detail::kHeaderBytes;
+
+/// A granule-aligned buffer.
 struct Arena {
-  explicit Arena(std::size_t bytes) : memory(std::make_unique<std::uint64_t[]>(bytes / 8 + 2)) {}
+  explicit Arena(std::size_t bytes) : memory(std::make_unique<std::byte[]>(bytes + kGranule)) {}
   std::byte* at(std::size_t offset) const {
-    return reinterpret_cast<std::byte*>(memory.get()) + offset;
+    const auto base = reinterpret_cast<std::uintptr_t>(memory.get());
+    const std::size_t skip = (kGranule - base % kGranule) % kGranule;
+    return memory.get() + skip + offset;
   }
-  std::unique_ptr<std::uint64_t[]> memory;
+  std::unique_ptr<std::byte[]> memory;
 };
 
 TEST(SmallHeap, StateFitsIn512Bytes) {
@@ -38,9 +45,9 @@ TEST(SmallHeap, StateFitsIn512Bytes) {
   // with statistics on.
   EXPECT_LE(sizeof(Small), 512U);
   EXPECT_EQ(Small::Bins::kSecondLevels, 8U);
-  EXPECT_EQ(Small::Bins::kBinCount, keel::detail::kGranule == 8 ? 89U : 81U);
+  EXPECT_EQ(Small::Bins::kBinCount, kGranule == 8 ? 89U : 81U);
   // The default heap keeps its 16 bins per power of two and 416 bins (400 with 16-byte granules).
-  EXPECT_EQ(Heap<>::Bins::kBinCount, keel::detail::kGranule == 8 ? 416U : 400U);
+  EXPECT_EQ(Heap<>::Bins::kBinCount, kGranule == 8 ? 416U : 400U);
   EXPECT_GT(sizeof(Heap<>), 1600U);
 }
 
@@ -48,8 +55,11 @@ TEST(SmallHeap, LimitsFollowTheOption) {
   EXPECT_EQ(Small::max_request, k64KiB - 4);
   EXPECT_EQ(Small::max_region, k64KiB + keel::detail::kRecordBytes + 4);
   EXPECT_EQ(SmallFull::max_request, k64KiB - 4 - SmallFull::trailer_bytes);
-  EXPECT_EQ((Heap<FailOnOom, HeapOptions{.largest_block = 4096 + keel::detail::kGranule - 1}>::max_request),
+  EXPECT_EQ((Heap<FailOnOom, HeapOptions{.largest_block = 4096 + kGranule - 1}>::max_request),
             4096U - 4);
+  // The default heap: its largest block is 4 GiB less one granule (4 GiB - 12 bytes served with
+  // 8-byte granules, 4 GiB - 20 with 16-byte ones): the most granules_for may be asked.
+  EXPECT_EQ(std::uint64_t{Heap<>::max_request}, (std::uint64_t{1} << 32) - kGranule - 4);
   EXPECT_EQ(Heap<>::max_request, keel::detail::kMaxRequest);
 }
 
@@ -57,7 +67,7 @@ template <typename H>
 void check_oversize_requests_fail() {
   Arena arena(2 * k64KiB);
   H heap;
-  const auto region = heap.claim(Span{arena.at(4), H::max_region});
+  const auto region = heap.claim(Span{arena.at(kBlockOffset), H::max_region});
   ASSERT_TRUE(region.ok());
   EXPECT_EQ(region.extent().size, H::max_region);
   EXPECT_EQ(heap.allocate(H::max_request + 1), nullptr);
@@ -82,12 +92,17 @@ TEST(SmallHeap, OversizeRequestsFail) {
 }
 
 TEST(SmallHeap, GoodFitFindsTheLargestBlockWithoutASearch) {
-  // 8192 granules is the floor of the last bin: a request just above the floor of the bin below
-  // must start there (Bins::search_size), even with the bounded search off.
+  // The largest block (8192 granules of 8 bytes, 4096 of 16) is the floor of the last bin: a
+  // request just above the floor of the bin below must be served from it, even with the bounded
+  // search off.
+  using Bins = SmallStrict::Bins;
+  static_assert(Bins::bin_floor(Bins::kBinCount - 1) == Bins::kMaxGranules);
   Arena arena(2 * k64KiB);
   SmallStrict heap;
-  ASSERT_TRUE(heap.claim(Span{arena.at(4), SmallStrict::max_region}).ok());
-  const std::size_t size = 7682 * 8 - 4;  // 7682 granules: the plain rounding gives 8193
+  ASSERT_TRUE(heap.claim(Span{arena.at(kBlockOffset), SmallStrict::max_region}).ok());
+  // 7682 granules (3842): the plain rounding to the next bin gives 8193 (4097).
+  const keel::detail::Word granules = Bins::bin_floor(Bins::kBinCount - 2) + 2;
+  const std::size_t size = keel::detail::usable_bytes(granules);
   void* block = heap.allocate(size, 8);
   ASSERT_NE(block, nullptr);
   heap.free(block);
@@ -98,13 +113,14 @@ TEST(SmallHeap, GoodFitFindsTheLargestBlockWithoutASearch) {
 TEST(SmallHeap, ClaimTrimsALargerSpan) {
   Arena arena(4 * k64KiB);
   Small heap;
-  const Span span{arena.at(4), 3 * k64KiB};
+  const Span span{arena.at(kBlockOffset), 3 * k64KiB};
   const auto first = heap.claim(span);
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first.extent().data, span.data);
   EXPECT_EQ(first.extent().size, Small::max_region);
-  // The rest of the span can be claimed as more regions, each trimmed the same way.
-  const std::size_t used = first.extent().size + 4;
+  // The rest of the span can be claimed as more regions, each trimmed the same way (the next
+  // block address is kBlockOffset past the end of the first extent, a granule boundary).
+  const std::size_t used = first.extent().size + kBlockOffset;
   const auto second = heap.claim(Span{span.data + used, span.size - used});
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second.extent().size, Small::max_region);
@@ -125,15 +141,15 @@ TEST(SmallHeap, ExtendStopsAtTheLargestRegion) {
   Arena arena(4 * k64KiB);
   Small heap;
   // A region in the middle of the arena, grown at either end.
-  std::byte* middle = arena.at(k64KiB + 4);
+  std::byte* middle = arena.at(k64KiB + kBlockOffset);
   const auto claimed = heap.claim(Span{middle, 1024});
   ASSERT_TRUE(claimed.ok());
   const Span region = claimed.extent();
   // Past max_region, by one granule at the end, or at the front: refused, nothing changed.
-  EXPECT_EQ(heap.extend(region, Span{region.data, Small::max_region + 8}).error(),
+  EXPECT_EQ(heap.extend(region, Span{region.data, Small::max_region + kGranule}).error(),
             RegionError::too_large);
-  const std::size_t front = Small::max_region + 8 - region.size;
-  EXPECT_EQ(heap.extend(region, Span{region.data - front, Small::max_region + 8}).error(),
+  const std::size_t front = Small::max_region + kGranule - region.size;
+  EXPECT_EQ(heap.extend(region, Span{region.data - front, Small::max_region + kGranule}).error(),
             RegionError::too_large);
   EXPECT_EQ(heap.statistics().bytes_claimed, region.size);
   EXPECT_TRUE(heap.validate());
@@ -149,30 +165,32 @@ TEST(SmallHeap, ExtendStopsAtTheLargestRegion) {
 TEST(SmallHeap, ValidateRejectsARegionAboveTheLargest) {
   KEEL_SKIP_UNDER_HOST_TOOLS();
   // Without statistics nothing but the region's extent says that its one free block of 8193
-  // granules is too large: the block maps to the last bin all the same.
+  // granules (4097 of 16 bytes) is too large: the block maps to the last bin all the same.
   using Lean = Heap<FailOnOom, HeapOptions{.statistics = false, .largest_block = k64KiB}>;
   Arena arena(4 * k64KiB);
   Lean heap;
-  const auto first = heap.claim(Span{arena.at(4), Lean::max_region});
+  const auto first = heap.claim(Span{arena.at(kBlockOffset), Lean::max_region});
   ASSERT_TRUE(first.ok());
-  ASSERT_TRUE(heap.claim(Span{arena.at(2 * k64KiB + 4), 1024}).ok());  // bounds reach past it
+  ASSERT_TRUE(heap.claim(Span{arena.at(2 * k64KiB + kBlockOffset), 1024}).ok());  // bounds past it
   ASSERT_TRUE(heap.validate());
   // Move the sentinel one granule up and grow the free block to it, as a corruption might.
   std::byte* record = first.extent().data;
-  std::byte* block = record + 16;
-  std::byte* sentinel = record + first.extent().size - 4;
+  std::byte* block = record + keel::detail::kRecordBytes;
+  std::byte* sentinel = record + first.extent().size - keel::detail::kSentinelBytes;
   auto word = [](std::byte* at) {
     std::uint32_t value;
     std::memcpy(&value, at, 4);
     return value;
   };
   auto put = [](std::byte* at, std::uint32_t value) { std::memcpy(at, &value, 4); };
+  constexpr std::uint32_t kLargest = Lean::Bins::kMaxGranules;
   const std::uint32_t header = word(block);
-  ASSERT_EQ(header >> 3, 8192U);
-  put(block, (8193U << 3) | (header & 7U));
-  put(sentinel + 4, 8193U);                 // the footer, the new last word of the block
-  put(sentinel + 8, word(sentinel));        // the sentinel, one granule up
-  put(record + 12, word(record + 12) + 1);  // the record's link to its sentinel
+  ASSERT_EQ(keel::detail::granules_of(header), kLargest);
+  put(block, keel::detail::make_header(kLargest + 1, header & keel::detail::kFlagBits));
+  put(sentinel + kGranule - 4, kLargest + 1);  // the footer, the new last word of the block
+  put(sentinel + kGranule, word(sentinel));    // the sentinel, one granule up
+  std::byte* link = record + keel::detail::kRegionSentinelOffset;
+  put(link, word(link) + 1);  // the record's link to its sentinel
   const keel::ValidationResult result = heap.validate();
   EXPECT_EQ(result.kind, keel::Violation::region_broken) << keel::to_string(result.kind);
   EXPECT_EQ(result.address, record);
@@ -180,19 +198,19 @@ TEST(SmallHeap, ValidateRejectsARegionAboveTheLargest) {
 
 TEST(SmallHeap, SmallestLayoutWorks) {
   // 16 granules, all in exact bins.
-  using Tiny = Heap<FailOnOom, HeapOptions{.largest_block = 16 * keel::detail::kGranule}>;
+  using Tiny = Heap<FailOnOom, HeapOptions{.largest_block = 16 * kGranule}>;
   Arena arena(1024);
   Tiny heap;
   const auto region = heap.claim(Span{arena.at(4), 1000});
   ASSERT_TRUE(region.ok());
   EXPECT_EQ(region.extent().size, Tiny::max_region);
   EXPECT_EQ(heap.allocate(Tiny::max_request + 1), nullptr);
-  void* block = heap.allocate(Tiny::max_request);
+  void* block = heap.allocate(Tiny::max_request, 8);
   ASSERT_NE(block, nullptr);
   heap.free(block);
   void* parts[9] = {};
   for (void*& part : parts) {
-    part = heap.allocate(2 * keel::detail::kGranule - 4);
+    part = heap.allocate(2 * kGranule - 4, 8);
   }
   EXPECT_NE(parts[7], nullptr);  // 8 blocks of 2 granules fill the 16
   EXPECT_EQ(parts[8], nullptr);
