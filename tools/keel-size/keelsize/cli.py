@@ -9,7 +9,6 @@ import tempfile
 from . import recording as rec
 from .replayer import Replayer, ReplayError, option_arguments
 
-STEP = 8  # the granule: arena sizes are searched in steps of this many bytes
 KIND_NAMES = {"a": "allocate", "c": "allocate_zeroed", "r": "reallocate", "f": "free"}
 
 
@@ -21,7 +20,7 @@ def _bytes(value):
     return "{:,}".format(value).replace(",", " ")
 
 
-def _round_up(value, step=STEP):
+def _round_up(value, step):
     return (value + step - 1) // step * step
 
 
@@ -102,24 +101,36 @@ def run(replayer, options, text, arena, timeline=None, maps=(), stop_at_failure=
     return head, summary, found
 
 
-def recommended(found, margin):
+def step_of(replayer):
+    """The replayer's granule: arena sizes are searched in steps of this many bytes."""
+    return replayer.info["granule"]
+
+
+def target_granule(options):
+    """The granule keel picks on the recorded target unless its build forces one
+    (KEEL_GRANULE): 16 bytes where alignof(std::max_align_t) is 16, else 8."""
+    return 16 if options["default_align"] >= 16 else 8
+
+
+def recommended(found, margin, step):
     """The arena recommended at a margin: the size from which every size replays, plus margin
     per cent, rounded up to a granule step."""
-    return _round_up(found["safe_from"] * (100 + margin) // 100)
+    return _round_up(found["safe_from"] * (100 + margin) // 100, step)
 
 
 def recommended_that_runs(replayer, options, text, found, margin, tries=64):
     """The recommended arena, raised step by step while it fails (a result that is not
     monotone can fail above the safe size). Returns the size and how many steps it was raised."""
-    arena = recommended(found, margin)
-    for step in range(tries):
-        _, summary, _ = run(replayer, options, text, arena + step * STEP, maps=(),
+    step = step_of(replayer)
+    arena = recommended(found, margin, step)
+    for raised in range(tries):
+        _, summary, _ = run(replayer, options, text, arena + raised * step, maps=(),
                             stop_at_failure=True)
         if summary["failures"] == 0:
-            return arena + step * STEP, step
+            return arena + raised * step, raised
     raise ReplayError("no size from %d to %d bytes replays: the result is not monotone far "
                       "above the smallest arena (%d); try a larger --margin" %
-                      (arena, arena + (tries - 1) * STEP, found["smallest"]))
+                      (arena, arena + (tries - 1) * step, found["smallest"]))
 
 
 def describe_op(recording, origin, index):
@@ -183,7 +194,8 @@ def size_report(args):
                                           if record.failed and record.align == 0),
         "options": options,
         "replayer": {"path": replayer.path, "how": replayer.how},
-        "step": STEP,
+        "step": step_of(replayer),
+        "target_granule": target_granule(options),
         "smallest_arena": main["smallest"],
         "heap_object_bytes": main["heap_bytes"],
         "safe_from": main["safe_from"],
@@ -249,12 +261,18 @@ def print_report(r, recording):
         print("  NOTE: the recorded heap has largest_block=%d (fewer bins, a smaller heap "
               "object); the replayers have the default layout only, so these sizes are the "
               "default heap's, not exactly the recorded one's" % header.largest_block)
+    if r["step"] != r["target_granule"]:
+        print("  NOTE: the replayer has %d-byte granules, the recorded target (default "
+              "alignment %d) %d-byte ones unless its build forced KEEL_GRANULE: these sizes "
+              "are the replayer's layout's" % (r["step"], o["default_align"],
+                                               r["target_granule"]))
     print("replayer: %s (%s)" % (r["replayer"]["path"], r["replayer"]["how"]))
     print()
     print("smallest arena        %s bytes (the span given to claim; the heap object, %s bytes, "
           "lives outside it)" % (_bytes(r["smallest_arena"]), _bytes(r["heap_object_bytes"])))
+    step = r["step"]
     print("                      %s replays, %s fails (one %d-byte granule step less)" %
-          (_bytes(r["smallest_arena"]), _bytes(r["smallest_arena"] - STEP), STEP))
+          (_bytes(r["smallest_arena"]), _bytes(r["smallest_arena"] - step), step))
     low, high = r["window"]
     if r["monotone"]:
         print("                      monotone from %s to %s bytes: every size below fails, "
@@ -300,7 +318,7 @@ def print_report(r, recording):
               (c["op"], c["where"], c["text"], c["align"],
                describe_tag(c["tag"], c["line"], recording)))
         print("                      the first call that fails in an arena one step smaller (%s"
-              " bytes)" % _bytes(r["smallest_arena"] - STEP))
+              " bytes)" % _bytes(r["smallest_arena"] - step))
     print("failed calls          %d in the recording%s" %
           (r["failed_calls"], "" if not r["failed_calls"] else
            (" (replayed as probes: each must succeed where it was made, then is undone)"

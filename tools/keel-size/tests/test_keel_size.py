@@ -28,7 +28,6 @@ sys.path.insert(0, HERE)
 import make_recording  # noqa: E402
 
 ARGS = None
-STEP = 8
 
 
 def keel_size(*arguments, check=True):
@@ -180,13 +179,19 @@ class Replays:
         self.recording = recording
         self.replayer = replayer
 
+    def program(self, pointer_bytes):
+        return self.replayer.Replayer(pointer_bytes)
+
+    def granule(self, pointer_bytes):
+        return self.program(pointer_bytes).info["granule"]
+
     def run(self, path, options, arena, checking=None, tags=None, failed="probe"):
         options = dict(options)
         if checking is not None:
             options["checking"], options["tags"] = checking, tags
         recording = self.recording.load(path)
         text, origin = self.recording.replay_lines(recording, options["default_align"], failed)
-        program = self.replayer.Replayer(options["pointer_bytes"])
+        program = self.program(options["pointer_bytes"])
         lines = program.lines(["run", "--arena", str(arena), "--stop-at-failure"] +
                               self.replayer.option_arguments(options), text)
         summary = lines[-1]
@@ -223,12 +228,18 @@ class SizeChecks:
         o = result["options"]
         failed = result["failed_calls_replayed"]
         smallest = result["smallest_arena"]
-        self.assertEqual(smallest % STEP, 0)
+        # Sizes are searched in steps of the replayer's granule: 8 bytes for 32-bit (Cortex-M)
+        # recordings, whatever the host's; this build's own for 64-bit ones.
+        step = result["step"]
+        self.assertEqual(step, replays.granule(o["pointer_bytes"]))
+        if o["pointer_bytes"] == 4:
+            self.assertEqual(step, 8)
+        self.assertEqual(smallest % step, 0)
         at = replays.run(path, o, smallest, failed=failed)
         self.assertTrue(at["claimed"])
         self.assertEqual(at["failures"], 0, "the smallest arena does not replay")
-        below = replays.run(path, o, smallest - STEP, failed=failed)
-        if smallest - STEP in result["runs_below"]:
+        below = replays.run(path, o, smallest - step, failed=failed)
+        if smallest - step in result["runs_below"]:
             self.assertFalse(result["monotone"])
         else:
             self.assertTrue(below["failures"] > 0 or not below["claimed"],
@@ -258,13 +269,14 @@ class SizeChecks:
             checking = "full" if row["replayed_as"] == "full" else row["checking"]
             at = replays.run(path, o, row["smallest_arena"], checking, row["tags"], failed)
             self.assertEqual(at["failures"], 0, row)
-            below = replays.run(path, o, row["smallest_arena"] - STEP, checking, row["tags"],
+            below = replays.run(path, o, row["smallest_arena"] - step, checking, row["tags"],
                                 failed)
             self.assertTrue(below["failures"] > 0 or not below["claimed"], row)
         # the human-readable report says the same
         text = keel_size(path, "--scan", "16", *options).stdout.decode()
         self.assertIn("smallest arena        %s bytes" %
                       "{:,}".format(smallest).replace(",", " "), text)
+        self.assertIn("fails (one %d-byte granule step less)" % step, text)
         return result
 
 
