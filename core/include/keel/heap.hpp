@@ -940,25 +940,20 @@ class Heap {
   /// returns it (null if none). O(1) plus at most search_limit list steps.
   std::byte* take_block(Word granules, std::size_t align) {
     unsigned bin = Bins::bin_of(granules);  // its head first (design.md 3, step 0)
-    if (std::byte* block = from_link(heads_[bin]);
-        heads_[bin] != 0 && detail::fits(block, granules, align)) {
-      remove_free_from(block, bin);
-      return block;
-    }
-    // Good fit from the next bin up, or (aligned) from the bin where any front gap fits.
-    if (align > detail::kGranule) {
-      const Word start = Bins::search_size(granules + Word(align >> detail::kGranuleShift) - 1);
-      bin = start <= Bins::kMaxGranules ? Bins::bin_of(start) - 1 : kNoBin;
-    }
-    if (bin + 1 < Bins::kBinCount) [[likely]] {
-      bin = first_bin_from(bin + 1);
-      if (bin != kNoBin) [[likely]] {
-        std::byte* block = from_link(heads_[bin]);
-        remove_free_from(block, bin);
-        return block;
+    if (heads_[bin] == 0 || !detail::fits(from_link(heads_[bin]), granules, align)) {
+      // Good fit from the next bin up, or (aligned) from the bin where any front gap fits.
+      if (align > detail::kGranule) {
+        const Word start = Bins::search_size(granules + Word(align >> detail::kGranuleShift) - 1);
+        bin = start <= Bins::kMaxGranules ? Bins::bin_of(start) - 1 : kNoBin;
+      }
+      bin = bin + 1 < Bins::kBinCount ? first_bin_from(bin + 1) : kNoBin;
+      if (bin == kNoBin) [[unlikely]] {
+        return kOptions.search_limit > 0 ? search_bounded(granules, align) : nullptr;
       }
     }
-    return kOptions.search_limit > 0 ? search_bounded(granules, align) : nullptr;
+    std::byte* block = from_link(heads_[bin]);
+    remove_free_from(block, bin);
+    return block;
   }
 
   /// The bounded best-effort search (docs/design.md section 3): at most search_limit blocks from
