@@ -23,8 +23,8 @@ inline constexpr std::size_t kRegionPrevOffset = 8;
 inline constexpr std::size_t kRegionSentinelOffset = 12;
 inline constexpr Word kRecordGranules = static_cast<Word>(16 / kGranule);
 /// The record's header: USED and PREV_USED with size 0, like a sentinel, so that a pointer into a
-/// record is never taken for a live block (free rejects a size below two granules). The record's
-/// extent is kRecordBytes all the same.
+/// record is never taken for a live block (free rejects a size below the least block). The
+/// record's extent is kRecordBytes all the same.
 inline constexpr Word kRecordHeader = make_header(0, kUsedBit | kPrevUsedBit);
 inline constexpr std::size_t kRecordBytes = bytes_of(kRecordGranules);
 inline constexpr std::size_t kSentinelBytes = kHeaderBytes;
@@ -33,9 +33,9 @@ inline constexpr std::size_t kRegionOverhead = kRecordBytes + kSentinelBytes;
 inline constexpr std::size_t kMinRegionBytes =
     kRecordBytes + bytes_of(kMinBlockGranules) + kSentinelBytes;
 /// The largest extent of one region whose blocks are at most `max_granules`: a record, one block
-/// of that size, a sentinel (4 GiB + 12 bytes by default). claim trims a larger span to it. On
-/// 32-bit targets no span reaches the default: the limit is then the whole address space (the
-/// sum is taken in 64 bits: with 16-byte granules the default passes 4 GiB).
+/// of that size, a sentinel (by default 4 GiB + 12 bytes, + 4 with 16-byte granules). claim
+/// trims a larger span to it. On 32-bit targets no span reaches the default: the limit is then
+/// the whole address space (the sum is taken in 64 bits: it may pass 4 GiB).
 constexpr std::size_t max_region_bytes(Word max_granules) {
   const std::uint64_t bytes =
       kRecordBytes + (std::uint64_t{max_granules} << kGranuleShift) + kSentinelBytes;
