@@ -100,7 +100,8 @@ class Allocator : private detail::HeapReference<H> {
       : Reference(other.reference()) {}
 
   /// Memory for `count` objects, aligned to alignof(T). Never null (see the top of the file).
-  [[nodiscard]] T* allocate(std::size_t count) {
+  /// Inlined even unoptimised, so that GlobalHeap's tag is the container's code, not this.
+  [[nodiscard, gnu::always_inline]] T* allocate(std::size_t count) {
     std::size_t bytes = 0;
     if (!detail::checked_multiply(count, sizeof(T), bytes)) {
       detail::allocation_failed();
