@@ -943,7 +943,8 @@ class Heap {
     if (heads_[bin] == 0 || !detail::fits(from_link(heads_[bin]), granules, align)) {
       // Good fit from the next bin up, or (aligned) from the bin where any front gap fits.
       if (align > detail::kGranule) {
-        const Word start = Bins::search_size(granules + Word(align >> detail::kGranuleShift) - 1);
+        const auto extra = static_cast<Word>(align >> detail::kGranuleShift) - 1;
+        const Word start = Bins::search_size(granules + extra);
         bin = start <= Bins::kMaxGranules ? Bins::bin_of(start) - 1 : kNoBin;
       }
       bin = bin + 1 < Bins::kBinCount ? first_bin_from(bin + 1) : kNoBin;
@@ -1320,11 +1321,12 @@ class Heap {
     const std::byte* block = detail::block_of(pointer);
     const std::byte* front = block - detail::kGranule;
     // A freed PADDED block's free block starts one granule lower, at the old pad: its old header
-    // is that block's previous link, whose low bit is always clear (detail/block.hpp).
-    // A region's record (its size-0 header) has nothing of the region in front of it.
-    const bool freed =
-        looks_free(block, header_of(block), limit) ||
-        (header_of(block) != detail::kRecordHeader && looks_free(front, header_of(front), limit));
+    // is that block's previous link, whose low bit is always clear (detail/block.hpp). Without
+    // pads (16-byte granules) no free block starts there. A region's record (its size-0 header)
+    // has nothing of the region in front of it.
+    const bool freed = looks_free(block, header_of(block), limit) ||
+                       (detail::kPads && header_of(block) != detail::kRecordHeader &&
+                        looks_free(front, header_of(front), limit));
     report_fault(freed ? Fault::double_free : Fault::invalid_pointer, pointer);
   }
 
