@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -328,6 +329,64 @@ TEST(Statistics, MinimumFreeStaysTheLowestAcrossARelease) {
   EXPECT_EQ(heap.statistics().min_bytes_free, 0U) << "no memory at all is the lowest";
   ASSERT_TRUE(heap.claim(buffer.span(0, 16384)));
   EXPECT_EQ(heap.statistics().min_bytes_free, 0U) << "a new claim does not raise the minimum";
+}
+
+// The peak in use and the lowest free are derived per epoch of the regions (detail/counters.hpp),
+// not counted per call: they must still equal the extremes of bytes_in_use and bytes_free seen
+// after every call, across claims, extensions and truncations that move the capacity both ways.
+TEST(Statistics, PeakAndMinimumFollowEveryCallAcrossRegionChanges) {
+  Buffer buffer(1 << 16);
+  const std::size_t base = buffer.aligned();
+  Heap<> heap;
+  Span low = heap.claim(buffer.span(base, 8192)).extent();
+  std::size_t lowest = heap.statistics().bytes_free;  // a later claim cannot raise it
+  Span high = heap.claim(buffer.span(base + 32768, 4096)).extent();
+  ASSERT_TRUE(low.size != 0 && high.size != 0);
+  std::size_t peak = 0;
+  std::vector<void*> live;
+  std::uint32_t random = 12345;
+  const auto next = [&random] { return random = random * 1103515245U + 12345U, random >> 8; };
+  for (int step = 0; step < 4000; ++step) {
+    const std::uint32_t choice = next() % 16;
+    if (choice < 7) {
+      if (void* block = heap.allocate(16 + next() % 700)) {
+        live.push_back(block);
+      }
+    } else if (choice < 13 && !live.empty()) {
+      const std::size_t at = next() % live.size();
+      heap.free(live[at]);
+      live[at] = live.back();
+      live.pop_back();
+    } else if (choice == 13) {  // grow the upper region at its end, up to 24 KiB
+      const std::size_t grown = high.size + 1024 + next() % 2048;
+      if (address(high.data) + grown <= address(buffer.memory.get()) + base + 32768 + 24576) {
+        if (const auto result = heap.extend(high, Span{high.data, grown})) {
+          high = result.extent();
+        }
+      }
+    } else if (choice == 14) {  // give back what the upper region's end holds free
+      if (const auto kept = heap.reserved(high)) {
+        if (const auto result = heap.truncate(high, kept.extent())) {
+          high = result.extent();
+        }
+      }
+    } else if (!live.empty()) {  // resize in place (a move would peak inside the call)
+      (void)heap.try_resize_in_place(live[next() % live.size()], 16 + next() % 1400);
+    }
+    const keel::Statistics now = heap.statistics();
+    peak = std::max(peak, now.bytes_in_use);
+    lowest = std::min(lowest, now.bytes_free);
+    ASSERT_EQ(now.peak_bytes_in_use, peak) << "step " << step;
+    ASSERT_EQ(now.min_bytes_free, lowest) << "step " << step;
+  }
+  EXPECT_TRUE(heap.validate());
+  for (void* block : live) {
+    heap.free(block);
+  }
+  ASSERT_TRUE(heap.truncate(low, Span{}));
+  ASSERT_TRUE(heap.truncate(high, Span{}));
+  EXPECT_EQ(heap.statistics().min_bytes_free, 0U);
+  EXPECT_EQ(heap.statistics().peak_bytes_in_use, peak);
 }
 
 // Issue 11, finding 4: the largest region and block, as docs/design.md section 4 states them. A

@@ -304,11 +304,10 @@ class Heap {
       update_bounds();
     }
     if constexpr (kOptions.statistics) {
-      const std::size_t extent = sentinel + detail::kSentinelBytes - first;
-      counters_.claimed += extent;
+      counters_.close_epoch();
+      counters_.claimed += sentinel + detail::kSentinelBytes - first;
       counters_.overhead += detail::kRegionOverhead;
       ++counters_.regions;
-      update_peaks();  // sets the minimum on the first claim; later ones cannot raise it
     }
     return Span{record, sentinel + detail::kSentinelBytes - first};
   }
@@ -365,6 +364,7 @@ class Heap {
     update_bounds();
     const std::size_t new_extent = region_extent_bytes(record);
     if constexpr (kOptions.statistics) {
+      counters_.close_epoch();
       counters_.claimed += new_extent - old_extent;
     }
     return Span{record, new_extent};
@@ -464,8 +464,8 @@ class Heap {
     update_bounds();
     const std::size_t new_extent = region_extent_bytes(record);
     if constexpr (kOptions.statistics) {
+      counters_.close_epoch();
       counters_.claimed -= old_extent - new_extent;
-      update_peaks();
     }
     return Span{record, new_extent};
   }
@@ -516,13 +516,10 @@ class Heap {
     if constexpr (kOptions.statistics) {
       result.bytes_claimed = counters_.claimed;
       result.bytes_in_use = counters_.in_use;
-      result.bytes_free = bytes_free();
+      result.bytes_free = counters_.free_bytes();
       result.bytes_overhead = counters_.overhead;
-      result.peak_bytes_in_use = counters_.peak_in_use;
-      result.min_bytes_free = ~counters_.min_free_complement;
-      if (counters_.min_free_complement == 0) {
-        result.min_bytes_free = 0;
-      }
+      result.peak_bytes_in_use = counters_.peak_in_use();
+      result.min_bytes_free = counters_.min_free();
       result.live_allocations = counters_.live;
       result.total_allocations = counters_.total;
       result.failed_allocations = counters_.failed;
@@ -865,13 +862,14 @@ class Heap {
     const Word head = heads_[bin];
     set_link_next(block, head);
     set_link_prev(block, 0);
+    heads_[bin] = self;
     if (head != 0) {
       set_link_prev(from_link(head), self);
+    } else {  // the bin's bits are set exactly when it has a head
+      second_bitmap_[bin / Bins::kSecondLevels] |=
+          static_cast<typename Bins::Row>(1U << (bin % Bins::kSecondLevels));
+      first_bitmap_ |= 1U << (bin / Bins::kSecondLevels);
     }
-    heads_[bin] = self;
-    second_bitmap_[bin / Bins::kSecondLevels] |=
-        static_cast<typename Bins::Row>(1U << (bin % Bins::kSecondLevels));
-    first_bitmap_ |= 1U << (bin / Bins::kSecondLevels);
     if constexpr (kOptions.statistics) {
       ++counters_.free_blocks;
     }
@@ -1023,7 +1021,7 @@ class Heap {
       counters_.in_use += detail::bytes_of(size_granules + consumed_pad);
       ++counters_.live;
       ++counters_.total;
-      update_peaks();
+      counters_.note_peak();
     }
     return hand_out(block, size, tag);
   }
@@ -1187,7 +1185,7 @@ class Heap {
     check_reused(block, block_end(block), next, detail::next_block(next, next_granules));
     if constexpr (kOptions.statistics) {
       counters_.in_use += detail::bytes_of(final_size - old_granules);
-      update_peaks();
+      counters_.note_peak();
     }
     finish_resize(block, old_usable, size, tag);
     return true;
@@ -1260,28 +1258,11 @@ class Heap {
                        detail::make_header(final_size, detail::kUsedBit | detail::kPrevUsedBit));
     if constexpr (kOptions.statistics) {
       counters_.in_use += detail::bytes_of(final_size) - detail::bytes_of(old_granules);
-      update_peaks();
+      counters_.note_peak();
     }
     detail::tools::hide(detail::payload_of(prev), detail::usable_bytes(final_size));
     hand_out(prev, size, tag);
     return prev;
-  }
-
-  /// Statistics only: the bytes in free blocks, derived from the counters (invariant 6).
-  std::size_t bytes_free() const requires(kOptions.statistics) {
-    return counters_.claimed - counters_.overhead - counters_.in_use;
-  }
-
-  void update_peaks() {
-    if constexpr (kOptions.statistics) {
-      if (counters_.in_use > counters_.peak_in_use) {
-        counters_.peak_in_use = counters_.in_use;
-      }
-      const std::size_t free = bytes_free();
-      if (~free > counters_.min_free_complement) {
-        counters_.min_free_complement = ~free;
-      }
-    }
   }
 
   /// The checks on a pointer passed to free, reallocate, try_resize_in_place or usable_size
@@ -1577,10 +1558,10 @@ class Heap {
     update_bounds();
     detail::tools::give_back(record, extent);
     if constexpr (kOptions.statistics) {
+      counters_.close_epoch();
       counters_.claimed -= extent;
       counters_.overhead -= detail::kRegionOverhead;
       --counters_.regions;
-      update_peaks();
     }
     return Span{};
   }

@@ -20,19 +20,55 @@ constexpr unsigned size_class(std::size_t size) {
 
 /// The counters behind Statistics, kept only when HeapOptions::statistics is set. Free bytes are
 /// not counted: they are claimed - overhead - in use (invariant 6), so the bins need no counter.
+/// The lowest free is not counted either (docs/design.md section 13): between two changes of the
+/// regions (an epoch) claimed - overhead is fixed, so free is lowest where in use peaks, and an
+/// allocation updates one peak instead of a peak and a minimum.
 struct Counters {
   std::size_t claimed = 0;
   std::size_t in_use = 0;
   std::size_t overhead = 0;
-  std::size_t peak_in_use = 0;
-  /// ~(lowest bytes free so far), 0 before the first claim: stored complemented, so that the
-  /// zero state means "none yet" and no claim after the first can raise the minimum.
-  std::size_t min_free_complement = 0;
+  /// The highest in_use in this epoch, and in the epochs before it.
+  std::size_t epoch_peak = 0;
+  std::size_t earlier_peak = 0;
+  /// ~(lowest bytes free in the epochs before this one), 0 if there were none: stored
+  /// complemented, so that the zero state means "none".
+  std::size_t earlier_min_free_complement = 0;
   std::size_t live = 0;
   std::uint64_t total = 0;
   std::uint64_t failed = 0;
-  std::size_t free_blocks = 0;
-  std::size_t regions = 0;
+  std::uint32_t free_blocks = 0;  // blocks are at least 16 bytes, links reach 2^31 granules
+  std::uint32_t regions = 0;
+
+  [[nodiscard]] std::size_t free_bytes() const { return claimed - overhead - in_use; }
+  /// After in_use grew.
+  void note_peak() {
+    if (in_use > epoch_peak) {
+      epoch_peak = in_use;
+    }
+  }
+  /// Before claimed or overhead change: folds this epoch into the earlier ones, starts the next.
+  void close_epoch() {
+    // Before the first region there is no free memory to remember; an epoch without regions
+    // after it had 0 bytes free.
+    if (claimed != 0 || earlier_min_free_complement != 0) {
+      const std::size_t lowest = claimed - overhead - epoch_peak;
+      if (~lowest > earlier_min_free_complement) {
+        earlier_min_free_complement = ~lowest;
+      }
+    }
+    if (epoch_peak > earlier_peak) {
+      earlier_peak = epoch_peak;
+    }
+    epoch_peak = in_use;
+  }
+  [[nodiscard]] std::size_t peak_in_use() const {
+    return epoch_peak > earlier_peak ? epoch_peak : earlier_peak;
+  }
+  /// 0 before the first region and while there is none (epoch_peak is then in_use, 0).
+  [[nodiscard]] std::size_t min_free() const {
+    const std::size_t lowest = claimed - overhead - epoch_peak;
+    return lowest < ~earlier_min_free_complement ? lowest : ~earlier_min_free_complement;
+  }
 };
 struct NoCounters {};
 

@@ -162,9 +162,10 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     return fail(Violation::free_block_unlisted, nullptr);
   }
   if constexpr (kOptions.statistics) {
-    // bytes_free() is claimed - overhead - in use: with those three right, invariant 6 holds
-    // when it equals the free bytes found.
-    if (counters_.in_use != in_use || bytes_free() != free_bytes || counters_.live != live ||
+    // free_bytes() is claimed - overhead - in use: with those three right, invariant 6 holds
+    // when it equals the free bytes found. No peak is below what is in use now.
+    if (counters_.in_use != in_use || counters_.free_bytes() != free_bytes ||
+        counters_.live != live || counters_.epoch_peak < in_use ||
         counters_.free_blocks != free_found || counters_.claimed != claimed ||
         counters_.regions != regions || counters_.overhead != regions * kRegionOverhead) {
       return fail(Violation::statistics_mismatch, nullptr);
@@ -191,7 +192,8 @@ bool Heap<Oom, kOptions>::check() const {
   }
   if constexpr (kOptions.statistics) {
     return counters_.overhead == counters_.regions * kRegionOverhead &&
-           counters_.in_use + counters_.overhead <= counters_.claimed;
+           counters_.in_use + counters_.overhead <= counters_.claimed &&
+           counters_.in_use <= counters_.epoch_peak;
   }
   return true;
 }
