@@ -109,7 +109,7 @@ section="$work/section.md"
   echo "  between two builds of the image."
   echo "- newlib's \`malloc\` gets its memory through \`_sbrk\` from the linker's heap section; each keel"
   echo "  heap gets a quarter of the second RAM bank (QEMU models no memory timing)."
-  echo "- keel rows: \`keel::Heap<>\` (defaults: statistics, basic checks, search limit 8); the same"
+  echo "- keel rows: \`keel::Heap<>\` (defaults: statistics, basic checks, no fallback search); the same"
   echo "  behind \`keel::Locked<..., port::IrqLock>\` (BASEPRI), as a firmware \`malloc\` calls it;"
   echo "  without statistics; without statistics and without checks."
   echo

@@ -36,8 +36,8 @@ EFFICIENCY_TARGET = {"micro": 0.92, "random_actions": 0.85, "random_actions_big"
 ALLOCATE_BOUND = 200
 FREE_BOUND = 120
 ARENAS = {"64 KiB": 64 * 1024, "1 GiB": 1 << 30}
-HEAPS = {"default": "keel::Heap<> (search_limit 8)",
-         "nosearch": "keel::Heap<FailOnOom, {.search_limit = 0}>"}
+HEAPS = {"default": "keel::Heap<> (search_limit 0)",
+         "search8": "keel::Heap<FailOnOom, {.search_limit = 8}>"}
 CATEGORY_NAMES = {1: "allocate", 2: "allocate (failed)", 3: "free", 4: "reallocate (in place)",
                   5: "reallocate (moved)", 6: "reallocate (failed)", 7: "allocate_zeroed"}
 ALLOCATE_CATEGORIES = (1, 2, 7)
@@ -521,7 +521,7 @@ def plots(data, plot_dir):
     for heap in HEAPS:
         for arena_name in ARENAS:
             w = worst_bound(data, heap, arena_name)
-            labels.append("%s\n%s" % ("search_limit 8" if heap == "default" else "search_limit 0",
+            labels.append("%s\n%s" % ("search_limit 0" if heap == "default" else "search_limit 8",
                                       arena_name))
             allocs.append(w["allocate"][0])
             frees.append(w["free"][0])
@@ -772,12 +772,12 @@ def host_section(data, info, runner):
       "from is the safer figure to size an arena by.")
     w("")
     w("| trace | peak live bytes | bisection | smallest arena | efficiency | sizes failing above "
-      "| stable from | efficiency | search_limit 0: smallest | efficiency | stable from | "
+      "| stable from | efficiency | search_limit 8: smallest | efficiency | stable from | "
       "efficiency |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for t in TRACES:
         e = data["traces"][t]
-        d, z = e["efficiency_default"], e["efficiency_nosearch"]
+        d, z = e["efficiency_default"], e["efficiency_search8"]
         stable = lambda r: ("%d" % r["stable_from"]) if r["stable_found"] else (
             "> %d" % r["stable_from"])
         w("| %s | %d | %d | %d | %.3f | %d | %s | %.3f | %d | %.3f | %s | %.3f |" % (
@@ -872,7 +872,7 @@ def bounded_section(data, info):
     keys = []
     for heap in HEAPS:
         for arena_name in ARENAS:
-            header += " %s, %s |" % ("sl 8" if heap == "default" else "sl 0", arena_name)
+            header += " %s, %s |" % ("sl 0" if heap == "default" else "sl 8", arena_name)
             rule += "---:|"
             keys.append("%s|%s" % (heap, arena_name))
     w(header)
@@ -919,7 +919,7 @@ def bounded_section(data, info):
         for arena_name in ARENAS:
             for r in data["bounded"]["%s|%s" % (heap, arena_name)]:
                 w("| %s | %s | %s | %d | %d | %s | %s | %s |" % (
-                    r["source"], arena_name, "sl 8" if heap == "default" else "sl 0",
+                    r["source"], arena_name, "sl 0" if heap == "default" else "sl 8",
                     r["operations"], r["failures"],
                     r["allocate"]["max"] if r["allocate"] else "-",
                     r["free"]["max"] if r["free"] else "-",

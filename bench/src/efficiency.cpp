@@ -122,8 +122,8 @@ EfficiencyResult search(const Trace& trace) {
 }  // namespace
 
 EfficiencyResult find_smallest_arena(const Trace& trace, const char* heap) {
-  if (std::strcmp(heap, "nosearch") == 0) {
-    return search<NoSearchHeap>(trace);
+  if (std::strcmp(heap, "search8") == 0) {
+    return search<SearchHeap>(trace);
   }
   return search<DefaultHeap>(trace);
 }

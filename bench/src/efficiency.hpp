@@ -36,7 +36,7 @@ struct EfficiencyResult {
 /// monotone in the size, every size below the boundary until 64 in a row fail (1024 at most),
 /// and every size above the smallest found until 64 in a row replay (2048 at most). The search
 /// replays without patterns; the sizes reported are checked with patterns. `heap` is "default"
-/// or "nosearch".
+/// or "search8".
 [[nodiscard]] EfficiencyResult find_smallest_arena(const Trace& trace, const char* heap);
 
 }  // namespace keel_bench

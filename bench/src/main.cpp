@@ -2,10 +2,10 @@
 // under callgrind and under QEMU with the instruction-count plugin; bench/report/bench.py
 // reads what it prints (tab-separated `key value` lines).
 //
-//   keel_bench replay --trace NAME --heap default|nosearch|lean|glibc [--arena BYTES]
+//   keel_bench replay --trace NAME --heap default|search8|lean|glibc [--arena BYTES]
 //                     [--on-failure stop|carry-on] [--limit OPS]
-//   keel_bench efficiency --trace NAME [--heap default|nosearch]
-//   keel_bench scenarios --heap default|nosearch|lean --arena BYTES [--only INDEX]
+//   keel_bench efficiency --trace NAME [--heap default|search8]
+//   keel_bench scenarios --heap default|search8|lean --arena BYTES [--only INDEX]
 //   keel_bench overhead
 //
 // NAME is a trace of the shared directory (without .trace.gz), or `random_exhaustion`, a
@@ -51,10 +51,10 @@ struct Options {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "keel_bench: %s\n"
-               "usage: keel_bench replay --trace NAME --heap default|nosearch|lean|glibc\n"
+               "usage: keel_bench replay --trace NAME --heap default|search8|lean|glibc\n"
                "                  [--arena BYTES] [--on-failure stop|carry-on] [--limit OPS]\n"
-               "       keel_bench efficiency --trace NAME [--heap default|nosearch]\n"
-               "       keel_bench scenarios --heap default|nosearch|lean --arena BYTES"
+               "       keel_bench efficiency --trace NAME [--heap default|search8]\n"
+               "       keel_bench scenarios --heap default|search8|lean --arena BYTES"
                " [--only INDEX]\n"
                "       keel_bench overhead\n",
                why);
@@ -138,8 +138,8 @@ int command_replay(const Options& options) {
     print_replay(trace, options, allocator);
     return 0;
   }
-  if (options.heap == "nosearch") {
-    return replay_keel<NoSearchHeap>(trace, options);
+  if (options.heap == "search8") {
+    return replay_keel<SearchHeap>(trace, options);
   }
   if (options.heap == "lean") {
     return replay_keel<LeanHeap>(trace, options);

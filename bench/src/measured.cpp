@@ -33,7 +33,7 @@ template <typename Heap>
   template void* keel_reallocate<Heap>(Heap&, void*, std::size_t, std::size_t); \
   template void keel_free<Heap>(Heap&, void*);
 KEEL_BENCH_DEFINE_MEASURED(keel_bench::DefaultHeap)
-KEEL_BENCH_DEFINE_MEASURED(keel_bench::NoSearchHeap)
+KEEL_BENCH_DEFINE_MEASURED(keel_bench::SearchHeap)
 KEEL_BENCH_DEFINE_MEASURED(keel_bench::LeanHeap)
 KEEL_BENCH_DEFINE_MEASURED(keel_bench::SevenStepHeap)
 #undef KEEL_BENCH_DEFINE_MEASURED

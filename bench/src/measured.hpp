@@ -14,11 +14,12 @@
 
 namespace keel_bench {
 
-/// The heap the targets are for: keel's defaults (statistics on, basic checking,
-/// search_limit 8).
+/// The heap the targets are for: keel's defaults (statistics on, basic checking, no
+/// fallback search: search_limit 0).
 using DefaultHeap = keel::Heap<>;
-/// The strict O(1) variant: no bounded fallback search.
-using NoSearchHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 0}>;
+/// The default with the bounded fallback search of up to 8 blocks (the default before
+/// 2026-12-02).
+using SearchHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 8}>;
 /// Everything optional switched off, to show what statistics and checks cost.
 using LeanHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.statistics = false,
                                                                .checking = keel::Checking::none}>;
@@ -44,7 +45,7 @@ void keel_free(Heap& heap, void* pointer);
   extern template void* keel_reallocate<Heap>(Heap&, void*, std::size_t, std::size_t); \
   extern template void keel_free<Heap>(Heap&, void*);
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::DefaultHeap)
-KEEL_BENCH_DECLARE_MEASURED(keel_bench::NoSearchHeap)
+KEEL_BENCH_DECLARE_MEASURED(keel_bench::SearchHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::LeanHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::SevenStepHeap)
 #undef KEEL_BENCH_DECLARE_MEASURED

@@ -602,8 +602,8 @@ bool run_scenarios(const char* heap, std::size_t arena_bytes, long only) {
   if (std::strcmp(heap, "default") == 0) {
     return run_all<DefaultHeap>(arena_bytes, only);
   }
-  if (std::strcmp(heap, "nosearch") == 0) {
-    return run_all<NoSearchHeap>(arena_bytes, only);
+  if (std::strcmp(heap, "search8") == 0) {
+    return run_all<SearchHeap>(arena_bytes, only);
   }
   if (std::strcmp(heap, "lean") == 0) {
     return run_all<LeanHeap>(arena_bytes, only);

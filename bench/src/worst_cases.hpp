@@ -28,7 +28,7 @@ struct ScenarioInfo {
 };
 
 /// Runs every scenario (or only scenario `only`, if >= 0) against a fresh heap over the first
-/// `arena_bytes` of an arena, for the heap named `heap` ("default", "nosearch", "lean"). Prints
+/// `arena_bytes` of an arena, for the heap named `heap` ("default", "search8", "lean"). Prints
 /// one line per scenario (index, kind, outcome, as-planned, name); a layout too large for the
 /// arena is reported as does-not-fit, a case about pads as not-applicable where the granule is
 /// 16 bytes (no pads exist there). Returns false if any case missed its intended path.

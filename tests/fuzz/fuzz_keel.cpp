@@ -795,7 +795,7 @@ void run(ByteReader& in) {
 using BasicHeap = keel::Heap<>;
 using UncheckedHeap =
     keel::Heap<FailOnOom, HeapOptions{.statistics = false, .checking = Checking::none}>;
-using StrictHeap = keel::Heap<FailOnOom, HeapOptions{.search_limit = 0}>;
+using SearchingHeap = keel::Heap<FailOnOom, HeapOptions{.search_limit = 8}>;
 using FullHeap = keel::Heap<FailOnOom, HeapOptions{.checking = Checking::full}>;
 using DebugHeap = keel::Heap<FailOnOom, HeapOptions{.checking = Checking::debug}>;
 using HardenedHeap = keel::Heap<FailOnOom, HeapOptions{.hardened = true}>;
@@ -821,7 +821,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   switch (in.byte() % kConfigurations) {
     case 0: run<BasicHeap>(in); break;
     case 1: run<UncheckedHeap>(in); break;
-    case 2: run<StrictHeap>(in); break;
+    case 2: run<SearchingHeap>(in); break;
     case 3: run<FullHeap>(in); break;
     case 4: run<DebugHeap>(in); break;
     case 5: run<HardenedHeap>(in); break;

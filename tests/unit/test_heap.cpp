@@ -180,13 +180,13 @@ void* one_bin_smaller_block_first(Fixture<HeapT>& f) {
 TEST(Allocate, BestEffortSearchServesTheLastFittingBlock) {
   // A block whose size is not on a bin boundary cannot be found by the good-fit search for a
   // request a little smaller when the head of its bin is too small: good fit looks at that head
-  // only, then at the bins above. The bounded search walks the bin and finds it.
-  Fixture<Heap<>> f(16 * 1024);
+  // only, then at the bins above. The bounded search (off by default) walks the bin and finds it.
+  Fixture<Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 8}>> f(16 * 1024);
   void* larger = one_bin_smaller_block_first(f);
   EXPECT_EQ(f.heap->allocate(bytes_for(264), 8), larger);
   EXPECT_TRUE(f.heap->validate());
 
-  Fixture<Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 0}>> strict(16 * 1024);
+  Fixture<Heap<>> strict(16 * 1024);
   one_bin_smaller_block_first(strict);
   EXPECT_EQ(strict.heap->allocate(bytes_for(264), 8), nullptr)
       << "without the search, good fit must round up past the only fitting block";

@@ -265,7 +265,7 @@ TEST(Recorder, DefaultOptionsHeader) {
   (void)recording.records(&header);
   EXPECT_EQ(header.checking, 1U);  // basic
   EXPECT_EQ(header.flags, 2U);     // statistics only
-  EXPECT_EQ(header.search_limit, 8U);
+  EXPECT_EQ(header.search_limit, 0U);
   EXPECT_EQ(header.default_align_log2, log2_of(keel::kDefaultAlignment));
 }
 

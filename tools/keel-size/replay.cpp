@@ -219,7 +219,7 @@ struct Options {
   bool tags = false;
   bool statistics = true;
   bool hardened = false;
-  std::uint16_t search_limit = 8;
+  std::uint16_t search_limit = 0;  // HeapOptions{}
 };
 
 const char* checking_name(keel::Checking checking) {

@@ -30,8 +30,10 @@ struct HeapOptions {
   /// Checks made on the pointers passed to free and reallocate.
   Checking checking = Checking::basic;
   /// How many free blocks the bounded best-effort search may look at when the O(1) good-fit
-  /// search finds nothing (docs/design.md section 3). 0 turns the search off.
-  std::uint16_t search_limit = 8;
+  /// search finds nothing (docs/design.md section 3). 0, the default, turns the search off:
+  /// allocate then walks no list at all. A heap that must squeeze the last blocks out of a nearly
+  /// full arena can set 8 and pay up to that many list steps on such a call.
+  std::uint16_t search_limit = 0;
   /// Store each block's allocation site (AllocationTag) for leak_report() and fault reports:
   /// 16 bytes more per block on 64-bit, 8 on 32-bit.
   bool tags = false;

@@ -7,8 +7,8 @@
 //   footer and two 32-bit links, and sit in one of 400 or 416 bins (fewer for a small
 //   largest_block, section 13) found through two bitmaps (section 3). allocate takes the head of
 //   the request's own bin if it fits, else of the first non-empty bin whose every block fits
-//   (good fit, O(1)), else looks at a bounded number of blocks (best effort, at most
-//   options.search_limit), splits off the rest. free merges with free neighbours at once.
+//   (good fit, O(1)), else (only if options.search_limit is set) looks at that many blocks at
+//   most, and splits off the rest. free merges with free neighbours at once.
 //
 // Invariants (docs/design.md section 5; validate() checks all of them, check() the cheap ones)
 //   1. blocks tile each region exactly; 2. no two neighbours are both free; 3. PREV_USED equals
@@ -18,9 +18,10 @@
 //
 // Trade-offs
 //   Good fit rounds a request up to the next bin boundary, so a request near the size of the
-//   largest free block may need the bounded search; with search_limit = 0 the bound is strict
-//   O(1) with no list walk at all. Links are 32-bit offsets, so on 64-bit targets all regions of
-//   one heap must lie in one 16 or 32 GiB window (section 4).
+//   largest free block can fail while a block that fits sits lower in a bin; search_limit buys
+//   some of those back with list steps. The default, 0, keeps allocate strictly O(1). Links are
+//   32-bit offsets, so on 64-bit targets all regions of one heap must lie in one 16 or 32 GiB
+//   window (section 4).
 //
 // Every public function states its cost, its outcome for null, zero and oversize input, and
 // whether it may run with interrupts masked ("IRQ-safe" below means: bounded, no blocking, fine

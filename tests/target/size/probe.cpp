@@ -38,7 +38,7 @@ namespace {
 #define KEEL_PROBE_CHECKING 1  // keel::Checking::basic
 #endif
 #ifndef KEEL_PROBE_SEARCH_LIMIT
-#define KEEL_PROBE_SEARCH_LIMIT 8
+#define KEEL_PROBE_SEARCH_LIMIT 0  // the default: no fallback search
 #endif
 #ifndef KEEL_PROBE_LARGEST_BLOCK
 #define KEEL_PROBE_LARGEST_BLOCK 0xFFFFFFF8U  // the default: 4 GiB - 8

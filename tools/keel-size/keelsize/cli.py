@@ -38,7 +38,7 @@ def heap_options(recording, args):
         "tags": header.tags if header else False,
         "statistics": header.statistics if header else True,
         "hardened": header.hardened if header else False,
-        "search_limit": header.search_limit if header else 8,
+        "search_limit": header.search_limit if header else 0,
         "base_offset": args.base_offset,
     }
     overridden = []

@@ -39,7 +39,7 @@ class Header:
     """The binary header's fields (docs/recording.md, "The binary form")."""
 
     def __init__(self, pointer_bytes=8, align_log=4, checking=1, flags=FLAG_STATISTICS,
-                 search_limit=8, largest_block=0):
+                 search_limit=0, largest_block=0):
         self.pointer_bytes = pointer_bytes
         self.largest_block = largest_block  # 0: the default
         self.align_log = align_log

@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "keel/detail/block.hpp"
 #include "keel/hosted/pages.hpp"
 #include "keel/oom.hpp"
 #include "keel/span.hpp"
@@ -118,9 +119,11 @@ class MapOnOom {
   }
 
   /// Page-rounded bytes that surely serve a request: the block with its header, trailer and
-  /// rounding, the alignment gap, a region's record and sentinel, and for heaps without the
-  /// bounded search the good-fit rounding (1/16); at least kGrowthBytes. False if the request
-  /// needs more than kLargestSpan.
+  /// rounding, the alignment gap, a region's record and sentinel, and for aligned requests to
+  /// heaps without the bounded search the good-fit rounding (1/16); at least kGrowthBytes. A
+  /// plain request needs no rounding: the grown block heads its bin, and allocate takes the head
+  /// of the request's own bin when it fits (docs/design.md section 3, step 0), or any block of a
+  /// higher bin. False if the request needs more than kLargestSpan.
   static bool span_for(std::size_t size, std::size_t align, std::size_t trailer,
                        unsigned search_limit, std::size_t& bytes) {
     constexpr std::size_t kSlack = 64;  // header, granule rounding, record, sentinel, trimming
@@ -128,7 +131,7 @@ class MapOnOom {
       return false;
     }
     std::size_t needed = size + trailer + kSlack + (align > 8 ? align : 0);
-    if (search_limit == 0) {
+    if (search_limit == 0 && align > detail::kGranule) {
       needed += needed / 16;
     }
     const std::size_t page = page_size();
