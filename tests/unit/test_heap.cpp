@@ -415,6 +415,33 @@ TEST(Walk, VisitsEveryBlockOnce) {
   EXPECT_EQ(free_bytes, stats.bytes_free);
 }
 
+// A corrupt heap: walk (and so dump, leak reports and a tool build's heap going away) stops a
+// region at a header whose size is 0 or runs past the region, instead of looping on it for ever
+// or visiting memory beyond the region; validate() names the block.
+TEST(Walk, StopsARegionAtAHeaderThatCannotBeStepped) {
+  KEEL_SKIP_UNDER_HOST_TOOLS();
+  Fixture f;
+  auto* a = static_cast<std::byte*>(f.heap->allocate(40));
+  auto* b = static_cast<std::byte*>(f.heap->allocate(40));
+  auto* c = static_cast<std::byte*>(f.heap->allocate(40));
+  std::uint32_t saved;
+  std::memcpy(&saved, b - 4, 4);
+  for (const std::uint32_t corrupt : {std::uint32_t{1}, std::uint32_t{0xFFFFFFF9}}) {  // used
+    std::memcpy(b - 4, &corrupt, 4);
+    std::vector<void*> seen;
+    f.heap->walk([&seen](const keel::BlockInfo& block) { seen.push_back(block.address); });
+    EXPECT_EQ(seen, std::vector<void*>{a}) << "header " << corrupt;
+    const auto found = f.heap->validate();
+    EXPECT_FALSE(found) << "header " << corrupt;
+    EXPECT_EQ(found.address, b - 4) << keel::to_string(found.kind);
+  }
+  std::memcpy(b - 4, &saved, 4);
+  EXPECT_TRUE(f.heap->validate());
+  for (void* block : {a, b, c}) {
+    f.heap->free(block);
+  }
+}
+
 TEST(Dump, DrawsRegionsAndBlocks) {
   Fixture f;
   void* block = f.heap->allocate(100);

@@ -548,6 +548,10 @@ class Heap {
            block = next_block_of(block)) {
         const Word header = header_of(block);
         const Word granules = detail::granules_of(header);
+        if (granules == 0 ||
+            granules > (address_of(sentinel) - address_of(block)) >> detail::kGranuleShift) {
+          break;  // a corrupt header (validate() names it): no next block to go to in this region
+        }
         if (detail::is_pad(header)) {
           continue;
         }
