@@ -941,7 +941,7 @@ class Heap {
 
   /// Finds a free block that can hold `granules` at `align`, removes it from its bin and
   /// returns it (null if none). O(1) plus at most search_limit list steps.
-  std::byte* take_block(Word granules, std::size_t align) {
+  [[gnu::always_inline]] std::byte* take_block(Word granules, std::size_t align) {
     unsigned bin = Bins::bin_of(granules);  // its head first (design.md 3, step 0)
     if (heads_[bin] == 0 || !detail::fits(from_link(heads_[bin]), granules, align)) {
       // Good fit from the next bin up, or (aligned) from the bin where any front gap fits.
