@@ -34,7 +34,9 @@ struct Counters {
   /// complemented, so that the zero state means "none".
   std::size_t earlier_min_free_complement = 0;
   std::size_t live = 0;
-  std::uint64_t total = 0;
+  // 8-aligned on every target, so that an i386 build (keel-size's 32-bit replayer) lays a heap
+  // out as 32-bit Arm does, and reports the same sizeof.
+  alignas(8) std::uint64_t total = 0;
   std::uint64_t failed = 0;
   std::uint32_t free_blocks = 0;  // blocks are at least 16 bytes, links reach 2^31 granules
   std::uint32_t regions = 0;
