@@ -139,8 +139,9 @@ section="$work/section.md"
   echo "Each row is an image (tests/target/size/probe.cpp, \`-Os\`, \`--gc-sections\`) that uses the"
   echo "listed features, compared with the image named: the figures are the bytes the feature adds to"
   echo "a firmware image (keel's functions, the compiler helpers they pull in, such as \`__clzsi2\` on"
-  echo "the M0, and the probe's call sites, a few bytes per call). \`.data\` is the heap object itself"
-  echo "(its bin table), which the probe defines \`constinit\`."
+  echo "the M0, and the probe's call sites, a few bytes per call). \`.bss\` is the heap object itself"
+  echo "(its bin table), which the probe defines \`constinit\`: it starts as zero bytes, so it costs"
+  echo "no flash for an initial copy (the pools' \`.data\` is the probe's ObjectPool, whose initial state is not zero)."
   echo
   echo "Cortex-M0 (\`-mcpu=cortex-m0\`, QEMU microbit):"
   echo
