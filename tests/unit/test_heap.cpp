@@ -426,7 +426,8 @@ TEST(Walk, StopsARegionAtAHeaderThatCannotBeStepped) {
   auto* c = static_cast<std::byte*>(f.heap->allocate(40));
   std::uint32_t saved;
   std::memcpy(&saved, b - 4, 4);
-  for (const std::uint32_t corrupt : {std::uint32_t{1}, std::uint32_t{0xFFFFFFF9}}) {  // used
+  // Both say used: size 0, and the largest size a header can hold (past any region).
+  for (const std::uint32_t corrupt : {std::uint32_t{1}, std::uint32_t{0xFFFFFFF9}}) {
     std::memcpy(b - 4, &corrupt, 4);
     std::vector<void*> seen;
     f.heap->walk([&seen](const keel::BlockInfo& block) { seen.push_back(block.address); });
