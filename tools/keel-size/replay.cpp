@@ -219,7 +219,7 @@ struct Options {
   bool tags = false;
   bool statistics = true;
   bool hardened = false;
-  std::uint16_t search_limit = 0;  // HeapOptions{}
+  std::uint16_t search_limit = keel::HeapOptions{}.search_limit;
 };
 
 const char* checking_name(keel::Checking checking) {

@@ -257,8 +257,8 @@ class Heap {
     std::uintptr_t base = window_base();
     if constexpr (kWindowFloats) {
       if (!window_fixed_) {
-        // Centre the window on the first region, so that it can grow, and later regions can
-        // lie, below it as well as above (docs/design.md section 4).
+        // Start the window kHalfWindow below the first region, so that it can grow, and later
+        // regions can lie, below it as well as above (docs/design.md section 4).
         base = first >= kHalfWindow ? first - kHalfWindow : static_cast<std::uintptr_t>(-4);
       }
     }

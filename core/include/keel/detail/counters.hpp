@@ -53,9 +53,8 @@ struct Counters {
     // Before the first region there is no free memory to remember; an epoch without regions
     // after it had 0 bytes free.
     if (claimed != 0 || earlier_min_free_complement != 0) {
-      const std::size_t lowest = claimed - overhead - epoch_peak;
-      if (~lowest > earlier_min_free_complement) {
-        earlier_min_free_complement = ~lowest;
+      if (~epoch_lowest_free() > earlier_min_free_complement) {
+        earlier_min_free_complement = ~epoch_lowest_free();
       }
     }
     if (epoch_peak > earlier_peak) {
@@ -68,9 +67,11 @@ struct Counters {
   }
   /// 0 before the first region and while there is none (epoch_peak is then in_use, 0).
   [[nodiscard]] std::size_t min_free() const {
-    const std::size_t lowest = claimed - overhead - epoch_peak;
+    const std::size_t lowest = epoch_lowest_free();
     return lowest < ~earlier_min_free_complement ? lowest : ~earlier_min_free_complement;
   }
+  /// The lowest free of this epoch: its capacity less its peak.
+  [[nodiscard]] std::size_t epoch_lowest_free() const { return claimed - overhead - epoch_peak; }
 };
 struct NoCounters {};
 
