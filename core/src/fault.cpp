@@ -87,6 +87,7 @@ const char* to_string(Violation violation) noexcept {
     case Violation::statistics_mismatch: return "statistics_mismatch";
     case Violation::trailer_damaged: return "trailer_damaged";
     case Violation::free_block_written: return "free_block_written";
+    case Violation::top_block_broken: return "top_block_broken";
   }
   return "unknown";
 }

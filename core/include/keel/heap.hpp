@@ -188,7 +188,8 @@ class Heap {
         return detail::payload_of(moved);
       }
     }
-    void* fresh = allocate_with(size, align, CallOom::yes, tag);
+    // A moved block grows and lives long: good fit places it, the top stays for the rest.
+    void* fresh = allocate_with(size, align, CallOom::yes, tag, Fit::bins_first);
     if (fresh == nullptr) {
       return nullptr;
     }
@@ -297,7 +298,10 @@ class Heap {
     detail::set_footer(block, granules);
     detail::set_header(end, detail::make_header(0, detail::kUsedBit));
     fill_free_interior(block, granules);
-    insert_free(block, granules);
+    if (top_ != nullptr) {  // the new region's block becomes the top, the old top is binned
+      insert_free(top_, detail::granules_of(header_of(top_)));
+    }
+    top_ = block;
     ++releases_;
     if (beside) {
       add_to_bounds(first, extent_end);
@@ -508,8 +512,9 @@ class Heap {
   // ---------------------------------------------------------------------------------------------
   // Inspection
 
-  /// The counters, O(1) (the largest free block is read from the top bin, looking at no more
-  /// than kLargestScan blocks: exact when that bin is that short, a lower bound otherwise).
+  /// The counters, O(1) (the largest free block is the top block or one of the highest bin's,
+  /// looking at no more than kLargestScan of them: exact when that bin is that short, a lower
+  /// bound otherwise).
   /// With statistics off, only the fields that need no counter are filled in.
   [[nodiscard]] Statistics statistics() const {
     const detail::tools::Scope scope;
@@ -524,7 +529,7 @@ class Heap {
       result.live_allocations = counters_.live;
       result.total_allocations = counters_.total;
       result.failed_allocations = counters_.failed;
-      result.free_blocks = counters_.free_blocks;
+      result.free_blocks = counters_.free_blocks + (top_ != nullptr ? 1 : 0);
       result.region_count = counters_.regions;
     }
     result.largest_free_block = largest_free_block();
@@ -599,6 +604,8 @@ class Heap {
 
  private:
   enum class CallOom : bool { no, yes };
+  /// Where take_block looks first when the request's own bin has no fitting head.
+  enum class Fit : bool { top_first, bins_first };
   static constexpr bool kWindowFloats = sizeof(std::uintptr_t) > 4;
   /// 8 GiB: half the reach of an 8-byte-granule link below 2^31 (docs/design.md section 4).
   static constexpr std::uintptr_t kHalfWindow =
@@ -923,6 +930,45 @@ class Heap {
     }
   }
 
+  /// Whether the top block can hold `granules` at `align`. Hardened heaps first check that its
+  /// header is a free block's and its footer repeats the size, as a bin's links are checked.
+  bool top_fits(Word granules, std::size_t align) {
+    if (top_ == nullptr) {
+      return false;
+    }
+    if constexpr (kOptions.hardened) {
+      const Word header = header_of(top_);
+      const Word size = detail::granules_of(header);
+      if ((header & detail::kUsedBit) != 0 ||
+          size > (high_ - address_of(top_)) >> detail::kGranuleShift ||
+          detail::footer_before(detail::next_block(top_, size)) != size) {
+        broken_ = true;
+        report_fault(Fault::corrupted_block, top_);
+        return false;
+      }
+    }
+    return detail::fits(top_, granules, align);
+  }
+
+  /// Takes a free block out of its bin, or out of the top. Returns whether it was the top.
+  bool detach(std::byte* block, Word granules) {
+    if (block == top_) {
+      top_ = nullptr;
+      return true;
+    }
+    remove_free(block, granules);
+    return false;
+  }
+
+  /// Bins a free block, or makes it the top.
+  void attach(std::byte* block, Word granules, bool top) {
+    if (top) {
+      top_ = block;
+    } else {
+      insert_free(block, granules);
+    }
+  }
+
   /// The first non-empty bin at or above `bin`, or kNoBin. Two count-trailing-zeros.
   unsigned first_bin_from(unsigned bin) const {
     unsigned first = bin / Bins::kSecondLevels;
@@ -939,11 +985,16 @@ class Heap {
     return first * Bins::kSecondLevels + detail::lowest_bit(second);
   }
 
-  /// Finds a free block that can hold `granules` at `align`, removes it from its bin and
-  /// returns it (null if none). O(1) plus at most search_limit list steps.
-  [[gnu::always_inline]] std::byte* take_block(Word granules, std::size_t align) {
-    unsigned bin = Bins::bin_of(granules);  // its head first (design.md 3, step 0)
+  /// Finds a free block that can hold `granules` at `align` and removes it from its bin, or
+  /// returns the top block, which place() splits where it lies (null if none). In order
+  /// (design.md 3): the head of the request's own bin; the top block (with Fit::bins_first,
+  /// only after the bins); good fit from the bins. O(1) plus at most search_limit list steps.
+  [[gnu::always_inline]] std::byte* take_block(Word granules, std::size_t align, Fit fit) {
+    unsigned bin = Bins::bin_of(granules);
     if (heads_[bin] == 0 || !detail::fits(from_link(heads_[bin]), granules, align)) {
+      if (fit == Fit::top_first && top_fits(granules, align)) {
+        return top_;
+      }
       // Good fit from the next bin up, or (aligned) from the bin where any front gap fits.
       if (align > detail::kGranule) {
         const auto extra = static_cast<Word>(align >> detail::kGranuleShift) - 1;
@@ -952,6 +1003,9 @@ class Heap {
       }
       bin = bin + 1 < Bins::kBinCount ? first_bin_from(bin + 1) : kNoBin;
       if (bin == kNoBin) [[unlikely]] {
+        if (fit == Fit::bins_first && top_fits(granules, align)) {
+          return top_;
+        }
         return kOptions.search_limit > 0 ? search_bounded(granules, align) : nullptr;
       }
     }
@@ -984,6 +1038,7 @@ class Heap {
               AllocationTag tag) {
     const Word original_size = detail::granules_of(header_of(block));
     std::byte* const original = block;
+    const bool from_top = block == top_;
     Word size_granules = original_size;
     Word prev_used = header_of(block) & detail::kPrevUsedBit;
     Word padded = 0;
@@ -1013,9 +1068,12 @@ class Heap {
       const Word rest_granules = size_granules - granules;
       detail::set_header(rest, detail::make_header(rest_granules, detail::kPrevUsedBit));
       detail::set_footer(rest, rest_granules);
-      insert_free(rest, rest_granules);
+      attach(rest, rest_granules, from_top);  // the rest of the top stays the top
       size_granules = granules;
     } else {
+      if (from_top) {
+        top_ = nullptr;
+      }
       std::byte* next = detail::next_block(block, size_granules);
       detail::set_header(next, header_of(next) | detail::kPrevUsedBit);
     }
@@ -1031,7 +1089,8 @@ class Heap {
     return hand_out(block, size, tag);
   }
 
-  void* allocate_with(std::size_t size, std::size_t align, CallOom call_oom, AllocationTag tag) {
+  void* allocate_with(std::size_t size, std::size_t align, CallOom call_oom, AllocationTag tag,
+                      Fit fit = Fit::top_first) {
     if constexpr (kOptions.histogram) {
       ++histogram_.requests[detail::size_class(size)];
     }
@@ -1047,7 +1106,7 @@ class Heap {
     }
     const Word granules = granules_for_request(size);
     for (unsigned attempt = 0;; ++attempt) {
-      if (std::byte* block = take_block(granules, align)) {
+      if (std::byte* block = take_block(granules, align, fit)) {
         if constexpr (kOptions.hardened) {
           if (broken_) {
             break;
@@ -1089,9 +1148,10 @@ class Heap {
     ++releases_;
     std::byte* next = detail::next_block(start, granules);
     const Word next_header = header_of(next);
+    bool to_top = false;
     if ((next_header & detail::kUsedBit) == 0) {
       const Word next_granules = detail::granules_of(next_header);
-      remove_free(next, next_granules);
+      to_top = detach(next, next_granules);
       if constexpr (kFull) {
         // This block's last word (a footer for some callers) and next's header and links.
         detail::fill_bytes(next - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
@@ -1101,11 +1161,12 @@ class Heap {
       granules += next_granules;
     } else {
       detail::set_header(next, next_header & ~detail::kPrevUsedBit);
+      to_top = top_ == nullptr && detail::granules_of(next_header) == 0;  // next: a sentinel
     }
     if (prev_used == 0) {
       const Word prev_granules = detail::footer_before(start);
       std::byte* prev = detail::previous_block(start, prev_granules);
-      remove_free(prev, prev_granules);
+      to_top |= detach(prev, prev_granules);
       if constexpr (kFull) {
         detail::fill_bytes(start - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
                            detail::Fill::freed);
@@ -1116,7 +1177,7 @@ class Heap {
     }
     detail::set_header(start, detail::make_header(granules, detail::kPrevUsedBit));
     detail::set_footer(start, granules);
-    insert_free(start, granules);
+    attach(start, granules, to_top);
   }
 
   /// Frees a live block (already checked).
@@ -1173,14 +1234,14 @@ class Heap {
     if (old_granules + next_granules < wanted) {
       return false;
     }
-    remove_free(next, next_granules);
+    const bool was_top = detach(next, next_granules);
     const Word total = old_granules + next_granules;
     Word final_size = total;
     if (total - wanted >= detail::kMinBlockGranules) {
       std::byte* rest = detail::next_block(block, wanted);
       detail::set_header(rest, detail::make_header(total - wanted, detail::kPrevUsedBit));
       detail::set_footer(rest, total - wanted);
-      insert_free(rest, total - wanted);
+      attach(rest, total - wanted, was_top);
       final_size = wanted;
     } else {
       std::byte* after = detail::next_block(block, total);
@@ -1226,10 +1287,8 @@ class Heap {
     if (total < wanted) {
       return nullptr;
     }
-    remove_free(prev, prev_granules);
-    if (next_granules != 0) {
-      remove_free(next, next_granules);
-    }
+    remove_free(prev, prev_granules);  // never the top: it ends at a block, not a sentinel
+    const bool was_top = next_granules != 0 && detach(next, next_granules);
     const std::size_t old_usable = detail::usable_bytes(old_granules);
     const std::size_t kept = old_size < size ? old_size : size;
     // Checking::full: what the grown block takes of both free neighbours must still hold the
@@ -1251,7 +1310,7 @@ class Heap {
       detail::set_header(rest, detail::make_header(total - wanted, detail::kPrevUsedBit));
       detail::set_footer(rest, total - wanted);
       fill_free_interior(rest, total - wanted);
-      insert_free(rest, total - wanted);
+      attach(rest, total - wanted, was_top);
       if (next_granules == 0) {
         detail::set_header(next, next_header & ~detail::kPrevUsedBit);
       }
@@ -1353,7 +1412,7 @@ class Heap {
            granules <= ((limit - address_of(block)) >> detail::kGranuleShift) &&
            detail::load_word(block + detail::bytes_of(granules) - detail::kHeaderBytes) == granules;
   }
-  /// The usable bytes of the largest block in the top bin, looking at kLargestScan blocks.
+  /// The usable bytes of the top block or the largest in the highest bin (kLargestScan looked at).
   std::size_t largest_free_block() const;
 
   // --- regions ----------------------------------------------------------------------------------
@@ -1462,114 +1521,13 @@ class Heap {
     return count != 0;
   }
 
-  /// Points the neighbours of a record (and the list head) at its new address.
-  void relink_region(std::byte* old_record, std::byte* new_record) {
-    std::byte* next = region_next(old_record);
-    std::byte* prev = region_prev(old_record);
-    std::byte* sentinel = region_sentinel(old_record);
-    detail::set_header(new_record, detail::kRecordHeader);
-    set_region_links(new_record, next, prev, sentinel);
-    if (next != nullptr) {
-      set_region_prev(next, new_record);
-    }
-    if (prev != nullptr) {
-      set_region_next(prev, new_record);
-    } else {
-      first_region_ = new_record;
-    }
-  }
-
-  void grow_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel) {
-    const Word prev_used = header_of(sentinel) & detail::kPrevUsedBit;
-    const auto granules = static_cast<Word>((new_sentinel - sentinel) >> detail::kGranuleShift);
-    detail::tools::hide(sentinel, detail::bytes_of(granules) + detail::kSentinelBytes);
-    fill_free_interior(sentinel, granules);
-    detail::set_header(new_sentinel,
-                       detail::make_header(0, detail::kUsedBit | detail::kPrevUsedBit));
-    detail::set_header(sentinel, detail::make_header(granules, prev_used));
-    detail::store_word(record + detail::kRegionSentinelOffset, to_link(new_sentinel));
-    make_free(sentinel, granules, prev_used);
-  }
-
-  std::byte* grow_front(std::byte* record, std::byte* new_record) {
-    detail::tools::hide(new_record, static_cast<std::size_t>(record - new_record));
-    relink_region(record, new_record);
-    std::byte* block = new_record + detail::kRecordBytes;
-    const auto granules = static_cast<Word>((record - new_record) >> detail::kGranuleShift);
-    detail::set_header(block, detail::make_header(granules, detail::kPrevUsedBit));
-    fill_free_interior(block, granules);
-    make_free(block, granules, detail::kPrevUsedBit);
-    return new_record;
-  }
-
-  std::byte* shrink_front(std::byte* record, std::byte* new_record) {
-    std::byte* first_block = record + detail::kRecordBytes;
-    const Word granules = detail::granules_of(header_of(first_block));
-    std::byte* free_end = detail::next_block(first_block, granules);
-    remove_free(first_block, granules);
-    relink_region(record, new_record);
-    std::byte* block = new_record + detail::kRecordBytes;
-    if (block == free_end) {
-      detail::set_header(free_end, header_of(free_end) | detail::kPrevUsedBit);
-    } else {
-      const auto rest = static_cast<Word>((free_end - block) >> detail::kGranuleShift);
-      detail::set_header(block, detail::make_header(rest, detail::kPrevUsedBit));
-      detail::set_footer(block, rest);
-      insert_free(block, rest);
-    }
-    return new_record;
-  }
-
-  void shrink_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel) {
-    const Word last_granules = detail::footer_before(sentinel);
-    std::byte* last = detail::previous_block(sentinel, last_granules);
-    remove_free(last, last_granules);
-    if (new_sentinel == last) {
-      detail::set_header(new_sentinel,
-                         detail::make_header(0, detail::kUsedBit | detail::kPrevUsedBit));
-    } else {
-      const auto rest = static_cast<Word>((new_sentinel - last) >> detail::kGranuleShift);
-      detail::set_header(last, detail::make_header(rest, detail::kPrevUsedBit));
-      detail::set_footer(last, rest);
-      insert_free(last, rest);
-      detail::set_header(new_sentinel, detail::make_header(0, detail::kUsedBit));
-    }
-    detail::store_word(record + detail::kRegionSentinelOffset, to_link(new_sentinel));
-  }
-
-  RegionResult release_region(std::byte* record) {
-    std::byte* sentinel = region_sentinel(record);
-    std::byte* first_block = record + detail::kRecordBytes;
-    const Word header = header_of(first_block);
-    const bool empty_region = first_block == sentinel;
-    if (!empty_region &&
-        ((header & detail::kUsedBit) != 0 || next_block_of(first_block) != sentinel)) {
-      return RegionError::cuts_live_block;
-    }
-    const std::size_t extent = region_extent_bytes(record);
-    if (!empty_region) {
-      remove_free(first_block, detail::granules_of(header));
-    }
-    std::byte* next = region_next(record);
-    std::byte* prev = region_prev(record);
-    if (next != nullptr) {
-      set_region_prev(next, prev);
-    }
-    if (prev != nullptr) {
-      set_region_next(prev, next);
-    } else {
-      first_region_ = next;
-    }
-    update_bounds();
-    detail::tools::give_back(record, extent);
-    if constexpr (kOptions.statistics) {
-      counters_.close_epoch();
-      counters_.claimed -= extent;
-      counters_.overhead -= detail::kRegionOverhead;
-      --counters_.regions;
-    }
-    return Span{};
-  }
+  // Moving a region's ends and releasing a region: detail/heap_regions.hpp.
+  void relink_region(std::byte* old_record, std::byte* new_record);
+  void grow_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel);
+  std::byte* grow_front(std::byte* record, std::byte* new_record);
+  std::byte* shrink_front(std::byte* record, std::byte* new_record);
+  void shrink_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel);
+  RegionResult release_region(std::byte* record);
 
   // --- state ------------------------------------------------------------------------------------
   // Every member starts as zero, so that a constinit heap lives in .bss, with no copy in flash.
@@ -1585,6 +1543,8 @@ class Heap {
   /// call; 16 bits fill the gap before heads_.
   std::uint16_t releases_ = 0;
   Word heads_[Bins::kBinCount] = {};
+  /// The top block: a free block at a region's end kept in no bin (docs/design.md 3.x).
+  std::byte* top_ = nullptr;
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim
   std::uintptr_t high_ = 0;
@@ -1609,3 +1569,4 @@ class Heap {
 }  // namespace keel
 
 #include "keel/detail/heap_inspect.hpp"
+#include "keel/detail/heap_regions.hpp"

@@ -60,6 +60,7 @@ enum class Violation : std::uint8_t {
   statistics_mismatch,   ///< the counters disagree with the walk
   trailer_damaged,       ///< Checking::full: a live block's trailer or slack was overwritten
   free_block_written,    ///< Checking::full: a free block's fill was overwritten
+  top_block_broken,      ///< the top block is not a free block that ends at a region's sentinel
 };
 
 /// Returns a short lower-case name for a violation ("adjacent_free_blocks").

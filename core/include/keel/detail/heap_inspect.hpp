@@ -28,6 +28,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   std::size_t claimed = 0;
   std::size_t regions = 0;
   std::size_t live = 0;
+  bool top_found = top_ == nullptr;
   const std::byte* previous_record = nullptr;
   for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
     if (!in_heap(address_of(record)) || header_of(record) != kRecordHeader ||
@@ -101,6 +102,11 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
             return fail(Violation::free_block_written, block);
           }
         }
+        // The top block ends at its region's sentinel.
+        if (block == top_ && next_block(block, granules) != sentinel) {
+          return fail(Violation::top_block_broken, block);
+        }
+        top_found |= block == top_;
         ++free_found;
         free_bytes += bytes_of(granules);
       }
@@ -120,6 +126,9 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     ++regions;
     previous_record = record;
   }
+  if (!top_found) {
+    return fail(Violation::top_block_broken, top_);
+  }
 
   std::size_t listed = 0;
   for (unsigned bin = 0; bin < Bins::kBinCount; ++bin) {
@@ -131,7 +140,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     Word previous = 0;
     for (Word link = heads_[bin]; link != 0; link = link_next(from_link(link))) {
       std::byte* block = from_link(link);
-      if (!in_heap(address_of(block)) || ++listed > free_found) {
+      if (!in_heap(address_of(block)) || block == top_ || ++listed > free_found) {
         return fail(Violation::free_list_broken, block);
       }
       const Word header = header_of(block);
@@ -158,7 +167,8 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   if (Bins::kFirstLevels < 32 && first_bitmap_ >> (Bins::kFirstLevels % 32) != 0) {
     return fail(Violation::bitmap_mismatch, nullptr);
   }
-  if (listed != free_found) {
+  const std::size_t top_count = top_ != nullptr ? 1 : 0;
+  if (listed + top_count != free_found) {
     return fail(Violation::free_block_unlisted, nullptr);
   }
   if constexpr (kOptions.statistics) {
@@ -166,7 +176,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     // when it equals the free bytes found. No peak is below what is in use now.
     if (counters_.in_use != in_use || counters_.free_bytes() != free_bytes ||
         counters_.live != live || counters_.epoch_peak < in_use ||
-        counters_.free_blocks != free_found || counters_.claimed != claimed ||
+        counters_.free_blocks + top_count != free_found || counters_.claimed != claimed ||
         counters_.regions != regions || counters_.overhead != regions * kRegionOverhead) {
       return fail(Violation::statistics_mismatch, nullptr);
     }
@@ -200,12 +210,12 @@ bool Heap<Oom, kOptions>::check() const {
 
 template <typename Oom, HeapOptions kOptions>
 std::size_t Heap<Oom, kOptions>::largest_free_block() const {
+  Word largest = top_ == nullptr ? 0 : detail::granules_of(header_of(top_));
   if (first_bitmap_ == 0) {
-    return 0;
+    return largest == 0 ? 0 : detail::usable_bytes(largest);
   }
   const unsigned first = detail::highest_bit(first_bitmap_);
   const unsigned bin = first * Bins::kSecondLevels + detail::highest_bit(second_bitmap_[first]);
-  Word largest = 0;
   unsigned budget = kLargestScan;
   for (Word link = heads_[bin]; link != 0 && budget != 0; --budget) {
     std::byte* block = from_link(link);
