@@ -77,11 +77,20 @@ class Builder {
     return page_base() + page * kPage + offset;
   }
 
-  /// Takes everything left, with requests the O(1) good-fit search serves (no fallback needed).
+  /// Takes everything left but the smallest block, with requests the O(1) good-fit search serves
+  /// (no fallback needed). That last block stays free, the top block (docs/design.md 3.1): too
+  /// small for any measured request, so that every allocation case also pays for looking at it.
   void take_rest() {
     using Bins = keel::detail::DefaultBins;
+    constexpr Word kTop = keel::detail::kMinBlockGranules;
     while (cursor_ < sentinel_) {
-      const auto rest = static_cast<Word>((sentinel_ - cursor_) >> keel::detail::kGranuleShift);
+      auto rest = static_cast<Word>((sentinel_ - cursor_) >> keel::detail::kGranuleShift);
+      if (rest == kTop) {
+        return;
+      }
+      if (rest >= 2 * kTop) {
+        rest -= kTop;
+      }
       Word granules = rest;
       if (rest >= Bins::kSecondLevels) {
         const Word step = Word{1} << (keel::detail::highest_bit(rest) - Bins::kSecondLevelBits);

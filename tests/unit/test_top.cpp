@@ -1,4 +1,4 @@
-// The top block (docs/design.md section 3.2): the free block at a region's end that no bin holds.
+// The top block (docs/design.md section 3.1): the free block at a region's end that no bin holds.
 // Where allocations come from, how a stack of calls moves it, region calls that change it,
 // and what validate() and a hardened heap say when its header is damaged.
 #include <gtest/gtest.h>

@@ -1543,7 +1543,7 @@ class Heap {
   /// call; 16 bits fill the gap before heads_.
   std::uint16_t releases_ = 0;
   Word heads_[Bins::kBinCount] = {};
-  /// The top block: a free block at a region's end kept in no bin (docs/design.md 3.x).
+  /// The top block: a free block at a region's end kept in no bin (docs/design.md 3.1).
   std::byte* top_ = nullptr;
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim

@@ -4,7 +4,7 @@
 //
 // Kept apart from heap.hpp because none of it is on the allocation path: extend() and truncate()
 // (heap.hpp) check what they are asked and then call these. Each keeps the top block
-// (docs/design.md section 3.2) at a region's end: a block that was the top stays the top.
+// (docs/design.md section 3.1) at a region's end: a block that was the top stays the top.
 #pragma once
 
 #include "keel/heap.hpp"
