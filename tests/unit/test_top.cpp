@@ -97,6 +97,30 @@ TEST(Top, AMovedBlockTakesAGoodFitBeforeTheTop) {
   EXPECT_EQ(heap.statistics().free_blocks, 1U);
 }
 
+TEST(Top, AnAlignedRequestTakesAGoodFitHoleBeforeTheTop) {
+  Arena arena(64 * 1024);
+  Heap<> heap;
+  ASSERT_TRUE(heap.claim(arena.span(0, 64 * 1024)));
+  void* first = heap.allocate(64);
+  auto* hole = static_cast<std::byte*>(heap.allocate(2048));
+  void* guard = heap.allocate(64);
+  heap.free(hole);
+  // An over-aligned request leaves a front gap wherever it is placed: good fit places it in
+  // the hole, and the top is taken only when no bin can serve it.
+  void* aligned = heap.allocate(256, 256);
+  ASSERT_NE(aligned, nullptr);
+  EXPECT_EQ(address(aligned) % 256, 0U);
+  EXPECT_GE(address(aligned), address(hole));
+  EXPECT_LT(address(aligned), address(hole) + 2048);
+  void* beyond = heap.allocate(4096, 256);  // no bin holds it: split off the top
+  EXPECT_GT(address(beyond), address(guard));
+  EXPECT_TRUE(heap.validate());
+  for (void* pointer : {first, guard, aligned, beyond}) {
+    heap.free(pointer);
+  }
+  EXPECT_EQ(heap.statistics().free_blocks, 1U);
+}
+
 TEST(Top, AStackOfCallsOnlyMovesTheTop) {
   Arena arena(256 * 1024);
   Heap<> heap;

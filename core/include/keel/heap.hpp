@@ -991,6 +991,9 @@ class Heap {
   /// only after the bins); good fit from the bins. O(1) plus at most search_limit list steps.
   [[gnu::always_inline]] std::byte* take_block(Word granules, std::size_t align, Fit fit) {
     unsigned bin = Bins::bin_of(granules);
+    if (align > detail::kGranule) {
+      fit = Fit::bins_first;  // an aligned block's front gap fits a binned block as well
+    }
     if (heads_[bin] == 0 || !detail::fits(from_link(heads_[bin]), granules, align)) {
       if (fit == Fit::top_first && top_fits(granules, align)) {
         return top_;
@@ -1166,7 +1169,7 @@ class Heap {
     if (prev_used == 0) {
       const Word prev_granules = detail::footer_before(start);
       std::byte* prev = detail::previous_block(start, prev_granules);
-      to_top |= detach(prev, prev_granules);
+      remove_free(prev, prev_granules);  // never the top: grow_end bins it first
       if constexpr (kFull) {
         detail::fill_bytes(start - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
                            detail::Fill::freed);

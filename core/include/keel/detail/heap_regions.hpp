@@ -34,6 +34,12 @@ void Heap<Oom, kOptions>::grow_end(std::byte* record, std::byte* sentinel,
                                    std::byte* new_sentinel) {
   const Word prev_used = header_of(sentinel) & detail::kPrevUsedBit;
   const auto granules = static_cast<Word>((new_sentinel - sentinel) >> detail::kGranuleShift);
+  if (prev_used == 0 && detail::previous_block(sentinel, detail::footer_before(sentinel)) == top_) {
+    // make_free unlinks a free left neighbour from its bin: bin the top first; the merged block
+    // ends at the new sentinel and becomes the top again.
+    insert_free(top_, detail::footer_before(sentinel));
+    top_ = nullptr;
+  }
   detail::tools::hide(sentinel, detail::bytes_of(granules) + detail::kSentinelBytes);
   fill_free_interior(sentinel, granules);
   detail::set_header(new_sentinel, detail::make_header(0, detail::kUsedBit | detail::kPrevUsedBit));
