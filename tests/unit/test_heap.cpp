@@ -217,6 +217,30 @@ TEST(Free, CoalescesBothNeighbours) {
   EXPECT_TRUE(f.heap->validate());
 }
 
+TEST(Free, MergesIntoALeftNeighbourThatHeadsItsBin) {
+  // make_free's shortcut: the left neighbour keeps its place at the head of its bin and only
+  // grows. Then it must serve a request of the merged size as its bin's head, and a request
+  // one byte larger must not take it.
+  for (std::size_t right : {16U, 100U, 200U, 2000U}) {
+    Fixture f;
+    void* left = f.heap->allocate(1000);
+    void* freed = f.heap->allocate(right);
+    void* guard = f.heap->allocate(64);
+    const std::size_t merged =
+        f.heap->usable_size(left) + f.heap->usable_size(freed) + keel::detail::kHeaderBytes;
+    f.heap->free(left);
+    f.heap->free(freed);
+    ASSERT_TRUE(f.heap->validate()) << right;
+    EXPECT_EQ(f.heap->statistics().free_blocks, 2U) << right;  // the merged block and the top
+    EXPECT_NE(f.heap->allocate(merged + 1), left) << right;
+    void* again = f.heap->allocate(merged);
+    EXPECT_EQ(again, left) << right;
+    EXPECT_EQ(f.heap->usable_size(again), merged) << right;
+    EXPECT_TRUE(f.heap->validate()) << right;
+    (void)guard;
+  }
+}
+
 TEST(AllocateZeroed, ZeroesAndChecksTheProduct) {
   Fixture f;
   auto* block = static_cast<unsigned char*>(f.heap->allocate_zeroed(10, 30));

@@ -1165,22 +1165,48 @@ class Heap {
     } else {
       detail::set_header(next, next_header & ~detail::kPrevUsedBit);
       to_top = top_ == nullptr && detail::granules_of(next_header) == 0;  // next: a sentinel
+      if (!kOptions.hardened && prev_used == 0 && !to_top && grow_left_in_place(start, granules)) {
+        return;
+      }
     }
     if (prev_used == 0) {
       const Word prev_granules = detail::footer_before(start);
       std::byte* prev = detail::previous_block(start, prev_granules);
       remove_free(prev, prev_granules);  // never the top: grow_end bins it first
-      if constexpr (kFull) {
-        detail::fill_bytes(start - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
-                           detail::Fill::freed);
-      }
-      mark_freed(start);
+      fill_absorbed_header(start);
       start = prev;
       granules += prev_granules;
     }
     detail::set_header(start, detail::make_header(granules, detail::kPrevUsedBit));
     detail::set_footer(start, granules);
     attach(start, granules, to_top);
+  }
+
+  /// make_free's left merge when the free left neighbour heads the bin that the merged block
+  /// maps to: unlinking it and inserting the merged block would leave the list as it is, so
+  /// only its size changes. Returns false (and changes nothing) otherwise. Tried only when the
+  /// right neighbour stays used, so that the dearest free (both merged) pays nothing for it.
+  bool grow_left_in_place(std::byte* start, Word granules) {
+    const Word prev_granules = detail::footer_before(start);
+    std::byte* prev = detail::previous_block(start, prev_granules);
+    const Word merged = prev_granules + granules;
+    if (heads_[Bins::bin_of(merged)] != to_link(prev)) {
+      return false;
+    }
+    fill_absorbed_header(start);
+    detail::set_header(prev, detail::make_header(merged, detail::kPrevUsedBit));
+    detail::set_footer(prev, merged);
+    return true;
+  }
+
+  /// A block merged into its left neighbour: its header and links become the freed fill
+  /// (Checking::full) or its header the freed marker, so that a second free still looks like one.
+  static void fill_absorbed_header(std::byte* start) {
+    if constexpr (kFull) {
+      detail::fill_bytes(start - detail::kHeaderBytes,
+                         detail::kHeaderBytes + detail::kPrevLinkOffset + 4, detail::Fill::freed);
+    }
+    mark_freed(start);
   }
 
   /// Frees a live block (already checked).
