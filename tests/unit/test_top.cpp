@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <random>
 #include <vector>
@@ -54,14 +55,38 @@ keel::BlockInfo last_free_block(const H& heap) {
   return last;
 }
 
-TEST(Top, AnAllocationTakesTheTopBeforeAGoodFitHole) {
-  Arena arena(64 * 1024);
+/// Frees `pointers` and checks that the heap is whole again: one free block, the top.
+void free_all(Heap<>& heap, std::initializer_list<void*> pointers) {
+  for (void* pointer : pointers) {
+    heap.free(pointer);
+  }
+  EXPECT_EQ(heap.statistics().free_blocks, 1U);
+  EXPECT_TRUE(heap.validate());
+}
+
+/// A heap over 64 KiB whose bins hold one free block, `hole`, between two used ones; the top
+/// block follows `guard`.
+struct HoleBetweenTwoBlocks {
+  explicit HoleBetweenTwoBlocks(std::size_t hole_bytes) {
+    EXPECT_TRUE(heap.claim(arena.span(0, 64 * 1024)));
+    first = heap.allocate(64, kPlain);
+    hole = static_cast<std::byte*>(heap.allocate(hole_bytes, kPlain));
+    guard = heap.allocate(64, kPlain);
+    heap.free(hole);
+  }
+  Arena arena{64 * 1024};
   Heap<> heap;
-  ASSERT_TRUE(heap.claim(arena.span(0, 64 * 1024)));
-  void* first = heap.allocate(64, kPlain);
-  void* hole = heap.allocate(1024, kPlain);
-  void* guard = heap.allocate(64, kPlain);
-  heap.free(hole);
+  void* first = nullptr;
+  std::byte* hole = nullptr;
+  void* guard = nullptr;
+};
+
+TEST(Top, AnAllocationTakesTheTopBeforeAGoodFitHole) {
+  HoleBetweenTwoBlocks layout(1024);
+  Heap<>& heap = layout.heap;
+  void* first = layout.first;
+  void* hole = layout.hole;
+  void* guard = layout.guard;
   // Good fit alone would split the 1 KiB hole (its bin is the lowest that fits 512 B); the top
   // block is split first, so the hole stays whole for a later request of its size.
   void* fresh = heap.allocate(512, kPlain);
@@ -69,11 +94,7 @@ TEST(Top, AnAllocationTakesTheTopBeforeAGoodFitHole) {
   EXPECT_GT(address(fresh), address(guard));
   EXPECT_EQ(heap.allocate(1024, kPlain), hole);
   EXPECT_TRUE(heap.validate());
-  for (void* pointer : {first, hole, guard, fresh}) {
-    heap.free(pointer);
-  }
-  EXPECT_EQ(heap.statistics().free_blocks, 1U);
-  EXPECT_TRUE(heap.validate());
+  free_all(heap, {first, hole, guard, fresh});
 }
 
 TEST(Top, AMovedBlockTakesAGoodFitBeforeTheTop) {
@@ -96,20 +117,13 @@ TEST(Top, AMovedBlockTakesAGoodFitBeforeTheTop) {
     ASSERT_EQ(moved[index], 0x5A) << index;
   }
   EXPECT_TRUE(heap.validate());
-  for (void* pointer : {left, middle, right, static_cast<void*>(moved)}) {
-    heap.free(pointer);
-  }
-  EXPECT_EQ(heap.statistics().free_blocks, 1U);
+  free_all(heap, {left, middle, right, moved});
 }
 
 TEST(Top, AnAlignedRequestTakesAGoodFitHoleBeforeTheTop) {
-  Arena arena(64 * 1024);
-  Heap<> heap;
-  ASSERT_TRUE(heap.claim(arena.span(0, 64 * 1024)));
-  void* first = heap.allocate(64, kPlain);
-  auto* hole = static_cast<std::byte*>(heap.allocate(2048, kPlain));
-  void* guard = heap.allocate(64, kPlain);
-  heap.free(hole);
+  HoleBetweenTwoBlocks layout(2048);
+  Heap<>& heap = layout.heap;
+  std::byte* hole = layout.hole;
   // An over-aligned request leaves a front gap wherever it is placed: good fit places it in
   // the hole, and the top is taken only when no bin can serve it.
   void* aligned = heap.allocate(256, 256);
@@ -118,12 +132,9 @@ TEST(Top, AnAlignedRequestTakesAGoodFitHoleBeforeTheTop) {
   EXPECT_GE(address(aligned), address(hole));
   EXPECT_LT(address(aligned), address(hole) + 2048);
   void* beyond = heap.allocate(4096, 256);  // no bin holds it: split off the top
-  EXPECT_GT(address(beyond), address(guard));
+  EXPECT_GT(address(beyond), address(layout.guard));
   EXPECT_TRUE(heap.validate());
-  for (void* pointer : {first, guard, aligned, beyond}) {
-    heap.free(pointer);
-  }
-  EXPECT_EQ(heap.statistics().free_blocks, 1U);
+  free_all(heap, {layout.first, layout.guard, aligned, beyond});
 }
 
 TEST(Top, AStackOfCallsOnlyMovesTheTop) {
