@@ -1147,7 +1147,6 @@ class Heap {
   /// `prev_used` is the PREV_USED bit that belongs at `start`. With Checking::full the caller has
   /// filled the block's inside; the metadata words a merge absorbs are filled here.
   void make_free(std::byte* start, Word granules, Word prev_used) {
-    constexpr std::size_t kLinkEnd = detail::kPrevLinkOffset + 4;
     ++releases_;
     std::byte* next = detail::next_block(start, granules);
     const Word next_header = header_of(next);
@@ -1155,12 +1154,7 @@ class Heap {
     if ((next_header & detail::kUsedBit) == 0) {
       const Word next_granules = detail::granules_of(next_header);
       to_top = detach(next, next_granules);
-      if constexpr (kFull) {
-        // This block's last word (a footer for some callers) and next's header and links.
-        detail::fill_bytes(next - detail::kHeaderBytes, detail::kHeaderBytes + kLinkEnd,
-                           detail::Fill::freed);
-      }
-      mark_freed(next);  // a second free of next's block must still look like one
+      fill_absorbed_header(next);  // a second free of next's block must still look like one
       granules += next_granules;
     } else {
       detail::set_header(next, next_header & ~detail::kPrevUsedBit);
@@ -1199,8 +1193,9 @@ class Heap {
     return true;
   }
 
-  /// A block merged into its left neighbour: its header and links become the freed fill
-  /// (Checking::full) or its header the freed marker, so that a second free still looks like one.
+  /// A block merged into its left neighbour: the word before it (the left block's last) and its
+  /// header and links become the freed fill (Checking::full), or its header the freed marker, so
+  /// that a second free still looks like one.
   static void fill_absorbed_header(std::byte* start) {
     if constexpr (kFull) {
       detail::fill_bytes(start - detail::kHeaderBytes,
