@@ -17,6 +17,10 @@ keel::Heap<>& heap_of(keel_heap* handle) {
   return handle->heap;
 }
 
+// keel_init over at most this many bytes limits the heap to blocks of this size, and so gives
+// the bin heads it never needs to its region (docs/design.md 13).
+constexpr std::size_t kSmallArena = std::size_t{64} * 1024;
+
 // keel.h's fault codes are keel::Fault's values.
 static_assert(KEEL_FAULT_FOREIGN_POINTER == static_cast<int>(keel::Fault::foreign_pointer));
 static_assert(KEEL_FAULT_MISALIGNED_POINTER == static_cast<int>(keel::Fault::misaligned_pointer));
@@ -55,15 +59,30 @@ keel_heap* keel_init(void* memory, size_t size) {
     return nullptr;
   }
   auto* handle = ::new (reinterpret_cast<void*>(aligned)) keel_heap{};
-  if (!handle->heap.claim(keel::Span{static_cast<std::byte*>(memory) + front, size - front})) {
+  std::size_t used = front;
+  if (size <= kSmallArena) {
+    used = aligned - start + handle->heap.limit_blocks(kSmallArena);
+  }
+  if (!handle->heap.claim(keel::Span{static_cast<std::byte*>(memory) + used, size - used})) {
     return nullptr;
   }
   return handle;
 }
 
 int keel_claim(keel_heap* heap, void* memory, size_t size) {
-  const keel::RegionResult result = heap_of(heap).claim(keel::Span{memory, size});
-  return result ? 0 : static_cast<int>(result.error()) + 1;
+  keel::RegionResult result = heap_of(heap).claim(keel::Span{memory, size});
+  if (!result) {
+    return static_cast<int>(result.error()) + 1;
+  }
+  // A span larger than the heap's largest region becomes several regions, while they take.
+  const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(memory) + size;
+  while (result && end - reinterpret_cast<std::uintptr_t>(result.extent().end()) >=
+                       keel::Heap<>::min_region) {
+    std::byte* next = result.extent().end();
+    result = heap_of(heap).claim(
+        keel::Span{next, static_cast<std::size_t>(end - reinterpret_cast<std::uintptr_t>(next))});
+  }
+  return 0;
 }
 
 void* keel_malloc(keel_heap* heap, size_t size) {

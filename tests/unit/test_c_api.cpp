@@ -72,6 +72,66 @@ TEST(CApi, ClaimCodes) {
   keel_free(heap, big);
 }
 
+// keel_init over at most 64 KiB limits the heap to blocks of 64 KiB and gives the bin heads it
+// then never uses to the region (docs/design.md 13); over more, nothing is limited.
+TEST(CApi, SmallArenaKeepsLessState) {
+  constexpr std::size_t kArena = 16 * 1024;
+  auto memory = std::make_unique<unsigned char[]>(kArena);
+  keel_heap* heap = keel_init(memory.get(), kArena);
+  ASSERT_NE(heap, nullptr);
+  keel_stats stats;
+  keel_get_stats(heap, &stats);
+  EXPECT_GT(stats.bytes_claimed, kArena - keel_heap_size() / 2);
+  EXPECT_LT(stats.bytes_claimed, kArena);
+  void* blocks[1024] = {};
+  std::size_t count = 0;
+  while (count < 1024 && (blocks[count] = keel_malloc(heap, 40)) != nullptr) {
+    std::memset(blocks[count++], 0x5A, 40);
+  }
+  EXPECT_EQ(keel_validate(heap, nullptr), 0);
+  for (std::size_t i = 0; i < count; i += 2) {
+    keel_free(heap, blocks[i]);
+  }
+  EXPECT_EQ(keel_validate(heap, nullptr), 0);
+  for (std::size_t i = 1; i < count; i += 2) {
+    keel_free(heap, blocks[i]);
+  }
+  keel_get_stats(heap, &stats);
+  EXPECT_EQ(stats.live_allocations, 0U);
+
+  auto large = std::make_unique<unsigned char[]>(1024 * 1024);
+  keel_heap* big = keel_init(large.get(), 1024 * 1024);
+  ASSERT_NE(big, nullptr);
+  void* half = keel_malloc(big, 512 * 1024);
+  EXPECT_NE(half, nullptr);
+  keel_free(big, half);
+}
+
+// A span larger than a small heap's largest region is claimed as several regions.
+TEST(CApi, ClaimSplitsASpanLargerThanTheLargestRegion) {
+  auto memory = std::make_unique<unsigned char[]>(208 * 1024);  // one buffer: in the link window
+  unsigned char* more = memory.get() + 8 * 1024;
+  keel_heap* heap = keel_init(memory.get(), 8 * 1024);
+  ASSERT_NE(heap, nullptr);
+  keel_stats before;
+  keel_get_stats(heap, &before);
+  EXPECT_EQ(keel_claim(heap, more, 200 * 1024), 0);
+  keel_stats after;
+  keel_get_stats(heap, &after);
+  EXPECT_GT(after.bytes_claimed - before.bytes_claimed, 200 * 1024 - 4 * 64);
+  EXPECT_LE(after.bytes_claimed - before.bytes_claimed, 200 * 1024U);
+  EXPECT_EQ(keel_malloc(heap, 100 * 1024), nullptr);  // more than one 64 KiB block
+  void* parts[3] = {};
+  for (void*& part : parts) {
+    part = keel_malloc(heap, 60 * 1024);
+    EXPECT_NE(part, nullptr);
+  }
+  EXPECT_EQ(keel_validate(heap, nullptr), 0);
+  for (void* part : parts) {
+    keel_free(heap, part);
+  }
+}
+
 // A C fault handler's record of its calls.
 struct CFaults {
   int count = 0;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <new>
 
 #include "keel/heap.hpp"
 #include "support/host_tools.hpp"
@@ -218,6 +219,77 @@ TEST(SmallHeap, SmallestLayoutWorks) {
     heap.free(part);
   }
   EXPECT_TRUE(heap.validate());
+}
+
+// limit_blocks: a default heap limited at run time, before its first claim, to small blocks; the
+// bin heads it then never uses, at the end of the object, are given to its region (keel.h's
+// keel_init does this for an arena of at most 64 KiB).
+TEST(LimitedHeap, GivesTheHeadsItDoesNotUseToItsRegion) {
+  const std::size_t largest_region = keel::detail::max_region_bytes(k64KiB / kGranule);
+  Arena arena(sizeof(Heap<>) + 3 * k64KiB);
+  auto* heap = ::new (static_cast<void*>(arena.at(0))) Heap<>{};
+  const std::size_t used = heap->limit_blocks(k64KiB);
+  ASSERT_GT(used, 0U);
+  EXPECT_LT(used, sizeof(Heap<>) / 2);
+  // The region starts inside the object, over its unused heads, and is trimmed to one block of
+  // 64 KiB.
+  const auto region = heap->claim(Span{arena.at(used), 3 * k64KiB});
+  ASSERT_TRUE(region.ok());
+  EXPECT_LT(region.extent().data, arena.at(sizeof(Heap<>)));
+  EXPECT_EQ(region.extent().size, largest_region);
+  EXPECT_EQ(heap->limit_blocks(k64KiB), 0U);  // regions exist
+  EXPECT_EQ(
+      heap->extend(region.extent(), Span{region.extent().data, largest_region + kGranule}).error(),
+      RegionError::too_large);
+  // The largest request is one 64 KiB block's payload.
+  const std::size_t largest_request = k64KiB - keel::detail::kHeaderBytes;
+  EXPECT_EQ(heap->statistics().largest_free_block, largest_request);
+  EXPECT_EQ(heap->allocate(largest_request + 1), nullptr);
+  void* whole = heap->allocate(largest_request, 8);
+  ASSERT_NE(whole, nullptr);
+  std::memset(whole, 0xA5, largest_request);
+  heap->free(whole);
+  // A mix of calls: every list, bitmap and check stays inside the heads in use (were any head
+  // past them read, it would be region bytes, and validate() or the calls would fail).
+  void* live[64] = {};
+  std::uint32_t seed = 12345;
+  for (int step = 0; step < 20000; ++step) {
+    seed = seed * 1664525U + 1013904223U;
+    void*& slot = live[seed >> 26];
+    if (slot == nullptr) {
+      const std::size_t size = (seed >> 8) % ((seed & 1U) != 0 ? 256U : 6000U);
+      slot = heap->allocate(size);
+      if (slot != nullptr) {
+        std::memset(slot, 0x5A, size);
+      }
+    } else if ((seed & 6U) == 0) {
+      void* moved = heap->reallocate(slot, (seed >> 12) % 9000U);
+      slot = moved != nullptr ? moved : slot;
+    } else {
+      heap->free(slot);
+      slot = nullptr;
+    }
+    if (step % 1000 == 0) {
+      ASSERT_TRUE(heap->validate()) << keel::to_string(heap->validate().kind) << " at " << step;
+      ASSERT_TRUE(heap->check());
+    }
+  }
+  for (void* block : live) {
+    heap->free(block);
+  }
+  EXPECT_TRUE(heap->validate());
+  EXPECT_EQ(heap->statistics().largest_free_block, largest_request);
+  heap->~Heap();  // tool builds hand the region back
+}
+
+TEST(LimitedHeap, RefusesALimitItCannotKeep) {
+  Heap<> heap;
+  EXPECT_EQ(heap.limit_blocks(0), 0U);
+  // Less than the smallest block, and not less than the heap's own largest block.
+  EXPECT_EQ(heap.limit_blocks(kGranule * keel::detail::kMinBlockGranules - 1), 0U);
+  EXPECT_EQ(heap.limit_blocks(std::size_t{Heap<>::Bins::kMaxGranules} * kGranule), 0U);
+  Small small;
+  EXPECT_EQ(small.limit_blocks(k64KiB), 0U);
 }
 
 }  // namespace

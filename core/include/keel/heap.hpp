@@ -104,6 +104,26 @@ class Heap {
     return true;
   }
 
+  /// Limits the heap, before its first claim, to blocks of at most `largest_block` bytes (with
+  /// the header; at least one granule, less than HeapOptions::largest_block): claim trims
+  /// regions to one such block, larger requests fail, and the bin heads past the last bin such a
+  /// block maps to are never read or written. Returns the bytes at the start of the object that
+  /// stay in use (the heads are its last member; keel.h's keel_init places its first region over
+  /// the rest, docs/design.md 13), or 0, changing nothing, once regions exist or for a limit out
+  /// of that range.
+  std::size_t limit_blocks(std::size_t largest_block) {
+    const std::size_t granules = largest_block >> detail::kGranuleShift;
+    if (first_region_ != nullptr || granules < detail::kMinBlockGranules ||
+        granules >= Bins::kMaxGranules ||
+        detail::bytes_of(static_cast<Word>(granules)) < detail::kHeaderBytes + trailer_bytes) {
+      return 0;
+    }
+    request_limit_ =
+        detail::bytes_of(static_cast<Word>(granules)) - detail::kHeaderBytes - trailer_bytes;
+    return static_cast<std::size_t>(reinterpret_cast<std::byte*>(&heads_[bins_in_use()]) -
+                                    reinterpret_cast<std::byte*>(this));
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Allocation
 
@@ -174,10 +194,11 @@ class Heap {
       release(block);
       return nullptr;
     }
-    if (size > max_request || !detail::is_power_of_two(align)) {
+    if (!request_fits(size) || !detail::is_power_of_two(align)) {
       count_failure(size);
       return nullptr;
     }
+    assume_fits(size);
     const Word wanted = granules_for_request(size);
     const std::size_t old_size = payload_size(block);
     if (resize_in_place(block, wanted, size, tag)) {
@@ -188,8 +209,7 @@ class Heap {
         return detail::payload_of(moved);
       }
     }
-    // A moved block grows and lives long: good fit places it, the top stays for the rest.
-    void* fresh = allocate_with(size, align, CallOom::yes, tag, Fit::bins_first);
+    void* fresh = allocate_with(size, align, CallOom::yes, tag, Move::yes);
     if (fresh == nullptr) {
       return nullptr;
     }
@@ -251,9 +271,9 @@ class Heap {
         sentinel - first < detail::kRecordBytes + detail::bytes_of(detail::kMinBlockGranules)) {
       return RegionError::too_small;
     }
-    // At most one maximum block per region (compared by difference: the sum could wrap).
-    if (sentinel - first - detail::kRecordBytes > detail::bytes_of(Bins::kMaxGranules)) {
-      sentinel = first + detail::kRecordBytes + detail::bytes_of(Bins::kMaxGranules);
+    // At most one largest block per region (compared by difference: the sum could wrap).
+    if (sentinel - first - detail::kRecordBytes > detail::bytes_of(largest_granules())) {
+      sentinel = first + detail::kRecordBytes + detail::bytes_of(largest_granules());
     }
     std::uintptr_t base = window_base();
     if constexpr (kWindowFloats) {
@@ -275,6 +295,9 @@ class Heap {
     base_ = base;
     if constexpr (kWindowFloats) {
       window_fixed_ = true;
+    }
+    if (request_limit_ == 0) {
+      request_limit_ = max_request;
     }
 
     std::byte* record = as_pointer(first);
@@ -350,7 +373,8 @@ class Heap {
     if (new_first == address_of(record) && new_sentinel == address_of(sentinel)) {
       return RegionError::too_small;
     }
-    if (new_sentinel + detail::kSentinelBytes - new_first > max_region) {
+    if (new_sentinel + detail::kSentinelBytes - new_first >
+        detail::max_region_bytes(largest_granules())) {
       return RegionError::too_large;
     }
     if (!in_window(window_base(), new_first, new_sentinel + detail::kSentinelBytes)) {
@@ -606,6 +630,9 @@ class Heap {
   enum class CallOom : bool { no, yes };
   /// Where take_block looks first when the request's own bin has no fitting head.
   enum class Fit : bool { top_first, bins_first };
+  /// reallocate's move: its size is checked (request_fits) already, and as a moved block grows
+  /// and lives long, good fit places it (Fit::bins_first) and the top stays for the rest.
+  enum class Move : bool { no, yes };
   static constexpr bool kWindowFloats = sizeof(std::uintptr_t) > 4;
   /// 8 GiB: half the reach of an 8-byte-granule link below 2^31 (docs/design.md section 4).
   static constexpr std::uintptr_t kHalfWindow =
@@ -697,6 +724,11 @@ class Heap {
   static constexpr Word granules_for_request(std::size_t size) {
     return detail::granules_for(size + trailer_bytes);
   }
+  /// The largest block, and the bins that blocks up to it use: all but under limit_blocks.
+  Word largest_granules() const {
+    return request_limit_ != 0 ? granules_for_request(request_limit_) : Bins::kMaxGranules;
+  }
+  unsigned bins_in_use() const { return Bins::bin_of(largest_granules()) + 1; }
   static std::byte* block_end(std::byte* block) {
     return detail::next_block(block, detail::granules_of(header_of(block)));
   }
@@ -1092,15 +1124,30 @@ class Heap {
     return hand_out(block, size, tag);
   }
 
+  /// Whether a request of `size` bytes can be served: one compare once request_limit_ is set;
+  /// before (0) an empty heap still passes a request up to max_request to its OOM policy.
+  bool request_fits(std::size_t size) const {
+    return size <= request_limit_ || (request_limit_ == 0 && size <= max_request);
+  }
+  /// After request_fits: tells the compiler the bound (request_limit_ <= max_request), so that
+  /// it keeps the granule arithmetic as narrow as with a constant.
+  static void assume_fits(std::size_t size) {
+    if (size > max_request) {
+      __builtin_unreachable();
+    }
+  }
+
   void* allocate_with(std::size_t size, std::size_t align, CallOom call_oom, AllocationTag tag,
-                      Fit fit = Fit::top_first) {
+                      Move move = Move::no) {
     if constexpr (kOptions.histogram) {
       ++histogram_.requests[detail::size_class(size)];
     }
-    if (size > max_request || !detail::is_power_of_two(align) || align > max_request) {
+    if ((move == Move::no && !request_fits(size)) || !detail::is_power_of_two(align) ||
+        align > max_request) {
       count_failure(size);
       return nullptr;
     }
+    assume_fits(size);
     if constexpr (kOptions.hardened) {
       if (broken_) {
         count_failure(size);
@@ -1109,7 +1156,8 @@ class Heap {
     }
     const Word granules = granules_for_request(size);
     for (unsigned attempt = 0;; ++attempt) {
-      if (std::byte* block = take_block(granules, align, fit)) {
+      if (std::byte* block =
+              take_block(granules, align, move == Move::yes ? Fit::bins_first : Fit::top_first)) {
         if constexpr (kOptions.hardened) {
           if (broken_) {
             break;
@@ -1564,14 +1612,16 @@ class Heap {
   typename Bins::Row second_bitmap_[Bins::kFirstLevels] = {};
   /// Counts (wrapping) the times memory became free (free, shrink, claim, extend), so that the
   /// OOM loop retries only after its policy made a change. Only compared across one policy
-  /// call; 16 bits fill the gap before heads_.
+  /// call; 16 bits fill the gap after the rows.
   std::uint16_t releases_ = 0;
-  Word heads_[Bins::kBinCount] = {};
   /// The top block: a free block at a region's end kept in no bin (docs/design.md 3.1).
   std::byte* top_ = nullptr;
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim
   std::uintptr_t high_ = 0;
+  /// The largest request served: 0 until the first claim or limit_blocks, then max_request or
+  /// the limit (docs/design.md 13).
+  std::size_t request_limit_ = 0;
   [[no_unique_address]] std::conditional_t<kOptions.statistics, detail::Counters,
                                            detail::NoCounters>
       counters_{};
@@ -1582,6 +1632,8 @@ class Heap {
   bool broken_ = false;
   [[no_unique_address]] std::conditional_t<kOptions.histogram, SizeHistogram, detail::NoCounters>
       histogram_{};
+  /// Last, so that the heads past a limit (limit_blocks) can be left to a region.
+  Word heads_[Bins::kBinCount] = {};
 #if defined(KEEL_TOOLS_ASAN) || defined(KEEL_TOOLS_VALGRIND)  // #if: clang 14 fails requires()
  public:  // Tool builds: hands the regions back to the tools; else trivial, for constinit heaps.
   ~Heap() {

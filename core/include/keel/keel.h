@@ -49,15 +49,22 @@ typedef struct keel_stats {
   unsigned fragmentation_permille;
 } keel_stats;
 
-/* Bytes the heap's control structure takes at the start of the memory given to keel_init. */
+/* Bytes the heap's control structure takes at most at the start of the memory given to keel_init
+ * (about 1.8 KiB); keel_init needs at least this much plus one region. */
 size_t keel_heap_size(void);
 
 /* Places a heap at the start of `memory` and claims the rest as its first region.
- * Returns null if memory is null or too small for the control structure and one region. */
+ * Returns null if memory is null or smaller than keel_heap_size() plus one region.
+ * Over at most 64 KiB, the heap holds blocks of at most 64 KiB (a malloc of more returns null
+ * however much memory later claims add), and its control structure then takes about 0.6 to
+ * 0.9 KiB; the bytes it does not need belong to the region. */
 keel_heap* keel_init(void* memory, size_t size);
 
 /* Adds a region. Returns 0, or a non-zero code (the keel::RegionError value plus one):
- * 1 null span, 2 too small, 3 overlaps a region, 4 out of the link window (16 or 32 GiB). */
+ * 1 null span, 2 too small, 3 overlaps a region, 4 out of the link window (16 or 32 GiB).
+ * A span larger than the heap's largest region (64 KiB and a few bytes for a heap that
+ * keel_init limited, else 4 GiB) becomes several regions; should one of the later ones be
+ * refused, the rest of the span stays unused and 0 is still returned. */
 int keel_claim(keel_heap* heap, void* memory, size_t size);
 
 /* malloc: size 0 gives a unique minimum block; null on failure. Alignment: the target's

@@ -40,9 +40,9 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
         granules_of(header_of(sentinel)) != 0 || (header_of(sentinel) & kUsedBit) == 0) {
       return fail(Violation::region_broken, record);
     }
-    // At most one block of the largest size (HeapOptions::largest_block): every block maps to a
-    // bin of the layout.
-    if (region_extent_bytes(record) > max_region) {
+    // At most one block of the largest size (HeapOptions::largest_block, or limit_blocks): every
+    // block maps to a bin in use.
+    if (region_extent_bytes(record) > max_region_bytes(largest_granules())) {
       return fail(Violation::region_broken, record);
     }
     bool prev_used = true;
@@ -131,7 +131,8 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   }
 
   std::size_t listed = 0;
-  for (unsigned bin = 0; bin < Bins::kBinCount; ++bin) {
+  const unsigned bins = bins_in_use();
+  for (unsigned bin = 0; bin < bins; ++bin) {
     const unsigned row = second_bitmap_[bin / Bins::kSecondLevels];
     const bool bit = (row >> (bin % Bins::kSecondLevels) & 1U) != 0;
     if (bit != (heads_[bin] != 0)) {
@@ -154,13 +155,16 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
       previous = link;
     }
   }
-  // No bit beyond the last bin: its row's bits above it, and first levels past the last.
-  if ((static_cast<unsigned>(second_bitmap_[Bins::kFirstLevels - 1]) >>
-       ((Bins::kBinCount - 1) % Bins::kSecondLevels + 1)) != 0) {
+  // No bit beyond the last bin in use: its row's bits above it, the rows past it, and first
+  // levels past the last.
+  const unsigned last_row = (bins - 1) / Bins::kSecondLevels;
+  if ((static_cast<unsigned>(second_bitmap_[last_row]) >> ((bins - 1) % Bins::kSecondLevels + 1)) !=
+      0) {
     return fail(Violation::bitmap_mismatch, nullptr);
   }
   for (unsigned first = 0; first < Bins::kFirstLevels; ++first) {
-    if (((first_bitmap_ >> first & 1U) != 0) != (second_bitmap_[first] != 0)) {
+    if (((first_bitmap_ >> first & 1U) != 0) != (second_bitmap_[first] != 0) ||
+        (first > last_row && second_bitmap_[first] != 0)) {
       return fail(Violation::bitmap_mismatch, nullptr);
     }
   }
@@ -193,10 +197,11 @@ bool Heap<Oom, kOptions>::check() const {
       return false;
     }
   }
+  const unsigned bins = bins_in_use();
   for (unsigned bin = 0; bin < Bins::kSecondLevels * Bins::kFirstLevels; ++bin) {
     const unsigned row = second_bitmap_[bin / Bins::kSecondLevels];
     const bool bit = (row >> (bin % Bins::kSecondLevels) & 1U) != 0;
-    if (bit != (bin < Bins::kBinCount && heads_[bin] != 0)) {
+    if (bit != (bin < bins && heads_[bin] != 0)) {
       return false;
     }
   }
