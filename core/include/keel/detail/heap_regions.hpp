@@ -2,14 +2,167 @@
 // memory added at either end merged into the free block beside it, the memory taken off either
 // end cut from the free block there, and a whole region released.
 //
-// Kept apart from heap.hpp because none of it is on the allocation path: extend() and truncate()
-// (heap.hpp) check what they are asked and then call these. Each keeps the top block
-// (docs/design.md section 3.1) at a region's end: a block that was the top stays the top.
+// Kept apart from heap.hpp because none of it is on the allocation path: extend() and truncate(),
+// declared there with what they do, are defined here; they check what they are asked and then
+// call the helpers below. Each keeps the top block (docs/design.md section 3.1) at a region's
+// end: a block that was the top stays the top.
 #pragma once
 
 #include "keel/heap.hpp"
 
 namespace keel {
+
+/// extend() (heap.hpp says what it does): checks the new extent, then grows either end.
+template <typename Oom, HeapOptions kOptions>
+RegionResult Heap<Oom, kOptions>::extend(Span region, Span grown) {
+  const Operation operation(*this);
+  std::byte* record = find_region(region);
+  if (record == nullptr) {
+    return RegionError::not_a_region;
+  }
+  if (grown.data == nullptr || grown.data > region.data || region_end(grown) < region_end(region) ||
+      region_end(grown) < address_of(grown.data)) {
+    return RegionError::not_contained;
+  }
+  std::byte* sentinel = region_sentinel(record);
+  std::uintptr_t new_first = address_of(record);
+  std::uintptr_t new_sentinel = address_of(sentinel);
+  std::uintptr_t lowest = 0;
+  std::uintptr_t highest = 0;
+  if (!detail::layout_bounds(grown, lowest, highest)) {
+    return RegionError::too_small;
+  }
+  if (new_first - lowest >= detail::bytes_of(detail::kMinBlockGranules) && lowest < new_first) {
+    new_first = lowest;
+  }
+  if (highest > new_sentinel &&
+      highest - new_sentinel >= detail::bytes_of(detail::kMinBlockGranules)) {
+    new_sentinel = highest;
+  }
+  if (new_first == address_of(record) && new_sentinel == address_of(sentinel)) {
+    return RegionError::too_small;
+  }
+  if (new_sentinel + detail::kSentinelBytes - new_first >
+      detail::max_region_bytes(largest_granules())) {
+    return RegionError::too_large;
+  }
+  if (!in_window(window_base(), new_first, new_sentinel + detail::kSentinelBytes)) {
+    return RegionError::out_of_reach;
+  }
+  if (overlaps_region(new_first, new_sentinel + detail::kSentinelBytes, record)) {
+    return RegionError::overlaps;
+  }
+  const std::size_t old_extent = region_extent_bytes(record);
+  if (new_sentinel != address_of(sentinel)) {
+    grow_end(record, sentinel, as_pointer(new_sentinel));
+  }
+  if (new_first != address_of(record)) {
+    record = grow_front(record, as_pointer(new_first));
+  }
+  update_bounds();
+  const std::size_t new_extent = region_extent_bytes(record);
+  if constexpr (kOptions.statistics) {
+    counters_.close_epoch();
+    counters_.claimed += new_extent - old_extent;
+  }
+  return Span{record, new_extent};
+}
+
+/// truncate() (heap.hpp says what it does): checks what may go, then shrinks either end.
+template <typename Oom, HeapOptions kOptions>
+RegionResult Heap<Oom, kOptions>::truncate(Span region, Span keep) {
+  const Operation operation(*this);
+  std::byte* record = find_region(region);
+  if (record == nullptr) {
+    return RegionError::not_a_region;
+  }
+  if (keep.size == 0) {
+    return release_region(record);
+  }
+  if (keep.data == nullptr || keep.data < region.data || region_end(keep) > region_end(region) ||
+      region_end(keep) < address_of(keep.data)) {
+    return RegionError::not_contained;
+  }
+  std::byte* sentinel = region_sentinel(record);
+  // The new record: the highest block address at or below keep.data.
+  std::uintptr_t new_first =
+      detail::align_down(address_of(keep.data) + detail::kHeaderBytes, detail::kGranule) -
+      detail::kHeaderBytes;
+  if (new_first < address_of(record)) {
+    new_first = address_of(record);
+  }
+  // The new sentinel: the lowest sentinel address whose end covers the end of keep.
+  std::uintptr_t new_sentinel = address_of(sentinel);
+  {
+    const std::uintptr_t keep_end = region_end(keep);
+    const std::uintptr_t lowest =
+        detail::align_up(keep_end, detail::kGranule) - detail::kSentinelBytes;
+    if (lowest < new_sentinel) {
+      new_sentinel = lowest;
+    }
+  }
+  std::byte* first_block = record + detail::kRecordBytes;
+  // Front: the record moves up into the first block, which must be free.
+  if (new_first > address_of(record) && (header_of(first_block) & detail::kUsedBit) != 0) {
+    if (new_first > address_of(first_block)) {
+      return RegionError::cuts_live_block;
+    }
+    new_first = address_of(record);  // only the record would go, and it cannot move: it stays
+  }
+  if (new_first > address_of(record)) {
+    const Word header = header_of(first_block);
+    const std::uintptr_t free_end =
+        address_of(first_block) + detail::bytes_of(detail::granules_of(header));
+    if (new_first + detail::kRecordBytes > free_end) {
+      new_first = free_end - detail::kRecordBytes;
+    }
+    if (free_end - (new_first + detail::kRecordBytes) == detail::kGranule) {
+      new_first -= detail::kGranule;  // a 1-granule remainder cannot be a block
+    }
+  }
+  // End: the sentinel moves down into the last block, which must be free.
+  if (new_sentinel < address_of(sentinel)) {
+    const Word sentinel_header = header_of(sentinel);
+    if ((sentinel_header & detail::kPrevUsedBit) != 0) {
+      return RegionError::cuts_live_block;
+    }
+    const std::uintptr_t last_free =
+        address_of(sentinel) - detail::bytes_of(detail::footer_before(sentinel));
+    // Where the front moves into the same free block, the block starts after the new record.
+    const bool same_block = last_free == address_of(first_block);
+    const std::uintptr_t free_start = same_block ? new_first + detail::kRecordBytes : last_free;
+    if (new_sentinel < free_start) {
+      if (!same_block) {
+        return RegionError::cuts_live_block;
+      }
+      new_sentinel = free_start;  // keep is inside the one free block: keep the record only
+    }
+    if (new_sentinel - free_start == detail::kGranule) {
+      new_sentinel += detail::kGranule;
+    }
+  }
+  if (new_sentinel < new_first + detail::kRecordBytes) {
+    return RegionError::too_small;
+  }
+  const std::size_t old_extent = region_extent_bytes(record);
+  std::byte* const old_record = record;
+  if (new_first > address_of(record)) {
+    record = shrink_front(record, as_pointer(new_first));
+    detail::tools::give_back(old_record, static_cast<std::size_t>(record - old_record));
+  }
+  if (new_sentinel < address_of(sentinel)) {
+    shrink_end(record, sentinel, as_pointer(new_sentinel));
+    detail::tools::give_back(as_pointer(new_sentinel + detail::kSentinelBytes),
+                             address_of(sentinel) - new_sentinel);
+  }
+  update_bounds();
+  const std::size_t new_extent = region_extent_bytes(record);
+  if constexpr (kOptions.statistics) {
+    counters_.close_epoch();
+    counters_.claimed -= old_extent - new_extent;
+  }
+  return Span{record, new_extent};
+}
 
 /// Points the neighbours of a record (and the list head) at its new address.
 template <typename Oom, HeapOptions kOptions>
