@@ -238,8 +238,9 @@ TEST(LimitedHeap, GivesTheHeadsItDoesNotUseToItsRegion) {
   EXPECT_LT(region.extent().data, arena.at(sizeof(Heap<>)));
   EXPECT_EQ(region.extent().size, largest_region);
   EXPECT_EQ(heap->limit_blocks(k64KiB), 0U);  // regions exist
+  const std::size_t one_block = keel::detail::bytes_of(keel::detail::kMinBlockGranules);
   EXPECT_EQ(
-      heap->extend(region.extent(), Span{region.extent().data, largest_region + kGranule}).error(),
+      heap->extend(region.extent(), Span{region.extent().data, largest_region + one_block}).error(),
       RegionError::too_large);
   // The largest request is one 64 KiB block's payload.
   const std::size_t largest_request = k64KiB - keel::detail::kHeaderBytes;
