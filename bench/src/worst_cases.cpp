@@ -264,6 +264,20 @@ void* allocate_aligned_from_top(Case<Heap>& c) {
   return c.measure_allocate(24, kPage);
 }
 
+/// An aligned request (4 granules at `align`, 256 granules) that good fit serves from a larger
+/// bin: the block of 600 granules, alone in its row, is split three ways, a free front gap of
+/// 40 granules and a tail of 556 are binned, each into an empty row (the dearest path of an
+/// aligned allocate without the fallback search; the aligned trace reaches it).
+template <typename Heap>
+void* allocate_aligned_good_fit(Case<Heap>& c, std::size_t align) {
+  constexpr Word kGapGranules = 40;
+  void* fit = c.build.take_with_gap(600, align, keel::detail::bytes_of(kGapGranules));
+  c.build.take(2);
+  c.build.take_rest();
+  c.build.release(fit);
+  return c.measure_allocate(request_for(4), align);
+}
+
 // --- free --------------------------------------------------------------------------------------
 // The neighbours are 40 and 48 granules (bins 36 and 40, two granules wide), so that every bin
 // computation takes the long path; "mid-list" neighbours have a block on either side in their
@@ -449,6 +463,8 @@ using keel::detail::kGranule;
 /// ones), and 4096 granules for the widest.
 constexpr std::size_t kAlignedFallback = 512 * kGranule;
 constexpr std::size_t kAlignedFallbackWide = 4096 * kGranule;
+/// The aligned good-fit case's alignment: 256 granules (4096 bytes with 16-byte granules).
+constexpr std::size_t kAlignedGoodFit = 256 * kGranule;
 constexpr std::size_t kFreeGap = 3 * kGranule;  ///< a front gap that becomes a free block
 constexpr std::size_t kPadGap = kGranule;       ///< a front gap that becomes a pad (8-byte only)
 static_assert(kAlignedFallback == (kGranule == 8 ? 4096 : 8192));
@@ -495,6 +511,10 @@ constexpr ScenarioInfo kScenarios[] = {
      Expect::succeeds},
     {"reallocate", "move: allocate, copy (not counted), free merging both neighbours",
      Expect::succeeds},
+    {"allocate",
+     kGranule == 8 ? "align 2048: good fit from a larger bin, free front gap and tail binned"
+                   : "align 4096: good fit from a larger bin, free front gap and tail binned",
+     Expect::succeeds},
 };
 static_assert(std::size(kScenarios) <= kMaxScenarios);
 
@@ -526,7 +546,8 @@ void* run_one(std::size_t index, Case<Heap>& c) {
     case 17: return reallocate_grow_in_place(c);
     case 18: return reallocate_shrink_merging(c);
     case 19: return reallocate_grow_backward(c);
-    default: return reallocate_moving(c);
+    case 20: return reallocate_moving(c);
+    default: return allocate_aligned_good_fit(c, kAlignedGoodFit);
   }
 }
 
