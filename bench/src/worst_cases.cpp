@@ -264,18 +264,23 @@ void* allocate_aligned_from_top(Case<Heap>& c) {
   return c.measure_allocate(24, kPage);
 }
 
-/// An aligned request (4 granules at `align`, 256 granules) that good fit serves from a larger
-/// bin: the block of 600 granules, alone in its row, is split three ways, a free front gap of
-/// 40 granules and a tail of 556 are binned, each into an empty row (the dearest path of an
-/// aligned allocate without the fallback search; the aligned trace reaches it).
+/// An aligned request (40 granules at `align`, 256 granules) that good fit serves from a larger
+/// bin: the head of the request's own bin cannot reach an `align` boundary, and the block of 600
+/// granules, alone in its row, is split three ways, a free front gap of 40 granules and a tail
+/// of 520 binned, each into an empty row (the dearest path of an aligned allocate without the
+/// fallback search; the aligned trace reaches it).
 template <typename Heap>
 void* allocate_aligned_good_fit(Case<Heap>& c, std::size_t align) {
   constexpr Word kGapGranules = 40;
+  constexpr Word kRequestGranules = 40;
+  void* misfit = c.build.take_misfit(kRequestGranules, kRequestGranules, align);
+  c.build.take(2);
   void* fit = c.build.take_with_gap(600, align, keel::detail::bytes_of(kGapGranules));
   c.build.take(2);
   c.build.take_rest();
+  c.build.release(misfit);
   c.build.release(fit);
-  return c.measure_allocate(request_for(4), align);
+  return c.measure_allocate(request_for(kRequestGranules), align);
 }
 
 // --- free --------------------------------------------------------------------------------------
