@@ -740,12 +740,20 @@ class PoolRun {
 
 // --- one input -----------------------------------------------------------------------------------
 
-template <typename HeapT>
+/// One input against a heap of type HeapT; `limited`: first limited to blocks of 2 to 16 KiB
+/// (limit_blocks, as keel.h does for small arenas), so that claims are trimmed, extends refused
+/// and larger requests fail.
+template <typename HeapT, bool kLimited = false>
 void run(ByteReader& in) {
   const std::uint64_t seed = in.u64();
   PoolRun pool(PoolRun::decode(in));
   keel::test::Random random(seed);
   HeapT heap;
+  if constexpr (kLimited) {
+    if (heap.limit_blocks(std::size_t{2048} << (seed % 4)) == 0) {
+      die("limit_blocks refused a limit it can keep");
+    }
+  }
   // The secret behind full checking's check words and hardened links: from the input, so that
   // a crash reproduces (by default it comes from addresses, which differ from run to run).
   (void)heap.set_secret(static_cast<std::uint32_t>(seed ^ seed >> 32));
@@ -805,7 +813,7 @@ using EverythingHeap =
                    .checking = Checking::full, .tags = true, .histogram = true, .hardened = true}>;
 
 /// The heap configurations an input can pick (byte 0).
-constexpr std::size_t kConfigurations = 7;
+constexpr std::size_t kConfigurations = 8;
 
 }  // namespace
 
@@ -825,7 +833,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 3: run<FullHeap>(in); break;
     case 4: run<DebugHeap>(in); break;
     case 5: run<HardenedHeap>(in); break;
-    default: run<EverythingHeap>(in); break;
+    case 6: run<EverythingHeap>(in); break;
+    default: run<BasicHeap, true>(in); break;
   }
   keel::set_fault_handler(previous);
   return 0;

@@ -376,7 +376,7 @@ class Model {
     const Span extent = result.extent();
     if (address(extent.data) < address(wanted.data) ||
         address(extent.data) + extent.size > address(wanted.data) + wanted.size ||
-        extent.size > HeapT::max_region) {
+        extent.size > heap_.largest_region()) {
       fail("claimed extent outside the span given or above max_region", extent.data, extent.size);
       return;
     }
@@ -400,7 +400,7 @@ class Model {
     const RegionResult result = heap_.extend(region.extent, grown);
     if (!result.ok()) {
       if (result.error() == RegionError::too_large) {
-        if (grown.size <= HeapT::max_region) {
+        if (grown.size <= heap_.largest_region()) {
           fail("extend within max_region refused as too large", grown.data, grown.size);
         }
       } else if (result.error() != RegionError::too_small) {
@@ -416,7 +416,7 @@ class Model {
     if (address(extent.data) < address(grown.data) ||
         address(extent.data) + extent.size > address(grown.data) + grown.size ||
         address(extent.data) > address(region.extent.data) || extent.size < region.extent.size ||
-        extent.size > HeapT::max_region) {
+        extent.size > heap_.largest_region()) {
       fail("extended extent is not between the old one and the one asked", extent.data,
            extent.size);
       return;

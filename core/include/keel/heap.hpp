@@ -123,6 +123,10 @@ class Heap {
     return static_cast<std::size_t>(reinterpret_cast<std::byte*>(&heads_[bins_in_use()]) -
                                     reinterpret_cast<std::byte*>(this));
   }
+  /// The largest extent claim gives one region: max_region, or less under limit_blocks.
+  [[nodiscard]] std::size_t largest_region() const {
+    return detail::max_region_bytes(largest_granules());
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Allocation
