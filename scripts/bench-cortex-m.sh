@@ -67,6 +67,34 @@ keel_pair=$((keel_malloc_median + keel_free_median))
 full_pair=$((full_malloc_median + full_free_median))
 size_m0=$(awk -F'|' '$2 ~ /^ minimal \(the target\)/ { gsub(/ /, "", $4); print $4 }' "$work/size-m0.txt")
 size_m4=$(awk -F'|' '$2 ~ /^ minimal \(the target\)/ { gsub(/ /, "", $4); print $4 }' "$work/size-m4.txt")
+# The heap's state: .data of the minimal and the full image (zero: the heap starts as zero bytes,
+# .bss only); the heap object of a 64 KiB heap (largest_block) read off the images' symbols;
+# the images that define a 64-bit division of libgcc.
+data_of() {  # data_of FILE ROW-PREFIX: the .data column of the first row that starts so
+  awk -F'|' -v row="$2" 'index($2, " " row) == 1 { gsub(/ /, "", $5); print $5; exit }' "$1"
+}
+state_data=0
+for table in "$work/size-m0.txt" "$work/size-m4.txt"; do
+  for row in "minimal (the target)" "full build: all of the above"; do
+    state_data=$((state_data + $(data_of "$table" "$row")))
+  done
+done
+size_dir=build/cm-m0-size/tests/target/size
+symbol_size() {  # symbol_size ELF SYMBOL: its size in bytes, from nm -S
+  local hex
+  hex=$(arm-none-eabi-nm -S "$1" | awk -v name="$2" '$4 == name { print $2; exit }')
+  echo $((16#${hex:-0}))
+}
+small_heap=$(symbol_size "$size_dir/size_minimal_small.elf" _ZN12_GLOBAL__N_16g_heapE)
+small_locked=$(symbol_size "$size_dir/size_full_small.elf" _ZN12_GLOBAL__N_18g_lockedE)
+divisions=0
+images=0
+for elf in build/cm-m0-size/tests/target/size/*.elf build/cm-m4-size/tests/target/size/*.elf; do
+  images=$((images + 1))
+  if arm-none-eabi-nm "$elf" | grep -Eq ' T (__aeabi_u?ldivmod|__udivmoddi4|__u?divdi3|__u?moddi3)$'; then
+    divisions=$((divisions + 1))
+  fi
+done
 
 dirty=""
 if [ -n "${KEEL_BENCH_REV:-}" ]; then
@@ -154,6 +182,12 @@ section="$work/section.md"
   echo "| target | Cortex-M0 | Cortex-M4F | |"
   echo "|---|---:|---:|---|"
   echo "| minimal build (allocate, free, reallocate, aligned allocation, one region, no statistics) at most 1 KiB of .text | $size_m0 | $size_m4 | $(verdict $((size_m0 <= 1024 && size_m4 <= 1024))) |"
+  echo
+  echo "| target (Cortex-M0 and M4F images) | measured | |"
+  echo "|---|---|---|"
+  echo "| the heap's state all zero: no \`.data\` in the minimal and the full image | $state_data B of \`.data\` in the four | $(verdict $((state_data == 0))) |"
+  echo "| at most 512 B of state for a heap of at most 64 KiB (\`largest_block\` = 64 KiB; M0) | heap object $small_heap B without statistics; with statistics, behind \`Locked\` with \`ClaimOnOom\`'s reserve, $small_locked B | $(verdict $((small_heap <= 512 && small_locked <= 512))) |"
+  echo "| no 64-bit division from libgcc (\`__aeabi_uldivmod\` and the like) | in $divisions of $images images | $(verdict $((divisions == 0))) |"
   echo "<!-- generated:cortex-m:end -->"
 } >"$section"
 

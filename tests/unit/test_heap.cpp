@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/detail/format.hpp"
 #include "keel/heap.hpp"
 #include "support/host_tools.hpp"
 
@@ -479,6 +480,32 @@ TEST(Dump, DrawsRegionsAndBlocks) {
   EXPECT_NE(text.find(used), std::string::npos) << text;
   EXPECT_NE(text.find(" free "), std::string::npos) << text;
   f.heap->free(block);
+}
+
+// dump()'s numbers: 64-bit counters written with 32-bit divisions only (detail/format.hpp), so
+// they must match the library's digits on both sides of every 16- and 32-bit boundary.
+TEST(Dump, WritesSixtyFourBitDecimalsExactly) {
+  std::vector<std::uint64_t> values = {0, 9, 10, 65535, 65536, 655359, 655360, 4294967295U};
+  for (std::uint64_t high :
+       {std::uint64_t{1}, std::uint64_t{9}, std::uint64_t{10}, std::uint64_t{0xFFFFFFFF}}) {
+    for (std::uint64_t low : {std::uint64_t{0}, std::uint64_t{65535}, std::uint64_t{0xFFFFFFFF}}) {
+      values.push_back(high << 32 | low);
+    }
+  }
+  std::uint64_t mix = 0x9E3779B97F4A7C15U;
+  for (int i = 0; i < 10000; ++i) {
+    mix = mix * 6364136223846793005U + 1442695040888963407U;
+    values.push_back(mix >> (i % 64));
+  }
+  for (const std::uint64_t value : values) {
+    std::string text;
+    auto sink = [&text](const char* part, std::size_t length) { text.append(part, length); };
+    {
+      keel::detail::TextWriter<decltype(sink)> writer(sink);
+      writer.decimal(value);
+    }
+    ASSERT_EQ(text, std::to_string(value));
+  }
 }
 
 TEST(Validate, FindsOverwrittenHeadersAndFooters) {

@@ -25,8 +25,7 @@ class TextWriter {
     char digits[20];
     unsigned count = 0;
     do {
-      digits[count++] = static_cast<char>('0' + value % 10);
-      value /= 10;
+      digits[count++] = static_cast<char>('0' + divide_by_ten(value));
     } while (value != 0);
     while (count != 0) {
       put(digits[--count]);
@@ -51,6 +50,18 @@ class TextWriter {
   }
 
  private:
+  /// value /= 10, returning the remainder, in 32-bit divisions only: a 32-bit target then links
+  /// no 64-bit division from its runtime library (__aeabi_uldivmod, about 750 bytes on Arm).
+  /// Long division of the low word 16 bits at a time keeps each dividend below 10 * 2^16.
+  static unsigned divide_by_ten(std::uint64_t& value) {
+    const auto high = static_cast<std::uint32_t>(value >> 32);
+    const auto low = static_cast<std::uint32_t>(value);
+    const std::uint32_t upper = (high % 10) << 16 | low >> 16;
+    const std::uint32_t lower = (upper % 10) << 16 | (low & 0xFFFFU);
+    value = std::uint64_t{high / 10} << 32 | (upper / 10) << 16 | lower / 10;
+    return lower % 10;
+  }
+
   void put(char character) {
     if (used_ == sizeof buffer_) {
       flush();
