@@ -258,7 +258,8 @@ class Heap {
   // Regions. Each is O(regions) (to check overlaps) and not meant for interrupt context, except
   // claim of a span that lies wholly below or above all regions: O(1).
 
-  /// Adds a region. The span is trimmed inward to the block alignment, and to max_region.
+  /// Adds a region. The span is trimmed inward to the block alignment, and to largest_region()
+  /// (max_region, or less under limit_blocks).
   /// Returns the extent used, or why not: null_span (null or wrapping), too_small (less than
   /// min_region after trimming), overlaps (meets a region of this heap), out_of_reach (64-bit:
   /// outside the link window).
@@ -347,7 +348,7 @@ class Heap {
   /// Grows `region` (an extent returned by claim, extend or truncate) to `grown`, at either or
   /// both ends. The new memory becomes free and merges with its neighbour. Returns the new
   /// extent, or: not_a_region, not_contained (grown does not contain region), too_small (adds
-  /// less than one 16-byte block at both ends), too_large (past max_region), overlaps,
+  /// less than one 16-byte block at both ends), too_large (past largest_region()), overlaps,
   /// out_of_reach.
   RegionResult extend(Span region, Span grown);
 

@@ -42,7 +42,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
     }
     // At most one block of the largest size (HeapOptions::largest_block, or limit_blocks): every
     // block maps to a bin in use.
-    if (region_extent_bytes(record) > max_region_bytes(largest_granules())) {
+    if (region_extent_bytes(record) > largest_region()) {
       return fail(Violation::region_broken, record);
     }
     bool prev_used = true;

@@ -42,8 +42,7 @@ RegionResult Heap<Oom, kOptions>::extend(Span region, Span grown) {
   if (new_first == address_of(record) && new_sentinel == address_of(sentinel)) {
     return RegionError::too_small;
   }
-  if (new_sentinel + detail::kSentinelBytes - new_first >
-      detail::max_region_bytes(largest_granules())) {
+  if (new_sentinel + detail::kSentinelBytes - new_first > largest_region()) {
     return RegionError::too_large;
   }
   if (!in_window(window_base(), new_first, new_sentinel + detail::kSentinelBytes)) {
