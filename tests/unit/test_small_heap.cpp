@@ -264,7 +264,7 @@ TEST(LimitedHeap, GivesTheHeadsItDoesNotUseToItsRegion) {
         std::memset(slot, 0x5A, size);
       }
     } else if ((seed & 6U) == 0) {
-      void* moved = heap->reallocate(slot, (seed >> 12) % 9000U);
+      void* moved = heap->reallocate(slot, 1 + (seed >> 12) % 9000U);  // not 0: that frees
       slot = moved != nullptr ? moved : slot;
     } else {
       heap->free(slot);
