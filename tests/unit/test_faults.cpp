@@ -143,6 +143,70 @@ TEST_F(Faults, HeapWithoutRegionsRejectsEverything) {
   EXPECT_EQ(g_faults[0].fault, Fault::foreign_pointer);
 }
 
+// free's range check is one compare while the regions leave no gap (live_span_), and a walk of
+// the regions while they do. Each change of the regions must leave it right both ways: every live
+// block in every region is freed without a fault, and caller memory between the regions, forged
+// to look like a live block, is reported.
+TEST(RangeCheck, FollowsTheRegionsAsTheyChange) {
+  g_faults.clear();
+  const keel::FaultHandler previous = keel::set_fault_handler(&record_fault);
+  constexpr std::size_t kChunk = 4096;
+  alignas(16) static std::byte memory[4 * kChunk];
+  std::memset(memory, 0, sizeof memory);
+  Heap<> heap;
+  std::vector<Span> regions;
+  const auto claim = [&](std::size_t chunk) {
+    const auto claimed = heap.claim(Span{memory + chunk * kChunk, kChunk});
+    ASSERT_TRUE(claimed);
+    regions.push_back(claimed.extent());
+  };
+  // Fills the heap with 64-byte blocks, frees them all: each must be accepted.
+  const auto every_block_frees = [&](const char* when) {
+    std::vector<void*> blocks;
+    while (void* block = heap.allocate(64)) {
+      blocks.push_back(block);
+    }
+    EXPECT_GT(blocks.size(), heap.statistics().region_count * 40) << when;
+    for (void* block : blocks) {
+      heap.free(block);
+    }
+    EXPECT_TRUE(g_faults.empty()) << when << ": " << keel::to_string(g_faults[0].fault);
+    EXPECT_EQ(heap.statistics().live_allocations, 0U) << when;
+    EXPECT_TRUE(heap.validate()) << when;
+    g_faults.clear();
+  };
+  // A forged live block in chunk `chunk`, which no region holds.
+  const auto gap_is_foreign = [&](std::size_t chunk, const char* when) {
+    namespace d = keel::detail;
+    std::byte* forged = memory + chunk * kChunk + 64;
+    std::byte* block = d::block_of(forged);
+    d::set_header(block, d::make_header(2, d::kUsedBit | d::kPrevUsedBit));
+    d::set_header(d::next_block(block, 2), d::make_header(0, d::kUsedBit | d::kPrevUsedBit));
+    heap.free(forged);
+    ASSERT_EQ(g_faults.size(), 1U) << when;
+    EXPECT_EQ(g_faults[0].fault, Fault::foreign_pointer) << when;
+    g_faults.clear();
+    std::memset(memory + chunk * kChunk, 0, kChunk);
+  };
+  claim(0);
+  claim(1);  // abuts: one compare
+  every_block_frees("two regions that abut");
+  claim(3);  // leaves chunk 2 between: the walk
+  every_block_frees("a gap between the regions");
+  gap_is_foreign(2, "a gap between the regions");
+  claim(2);  // fills the gap: one compare again
+  every_block_frees("the gap filled");
+  ASSERT_TRUE(heap.truncate(regions[1], Span{}));  // a gap again, inside the bounds
+  gap_is_foreign(1, "a region released in the middle");
+  every_block_frees("a region released in the middle");
+  ASSERT_TRUE(heap.truncate(regions[0], Span{}));  // the lowest gone: chunks 2 and 3 abut
+  every_block_frees("the lowest region released");
+  ASSERT_TRUE(heap.truncate(regions[3], Span{}));  // chunk 2's region: only chunk 3 is left
+  gap_is_foreign(2, "one region left");
+  every_block_frees("one region left");
+  keel::set_fault_handler(previous);
+}
+
 TEST(FaultNames, EveryKindHasAName) {
   EXPECT_STREQ(keel::to_string(Fault::double_free), "double_free");
   EXPECT_STREQ(keel::to_string(keel::RegionError::cuts_live_block), "cuts_live_block");

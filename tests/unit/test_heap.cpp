@@ -627,6 +627,40 @@ TEST(OutOfMemory, PolicyMayFreeMemoryInsteadOfAddingIt) {
   EXPECT_TRUE(f.heap->validate());
 }
 
+// The OOM loop's test of progress has two forms (Heap::progress_mark): with statistics, the bytes
+// claimed less those in use; without, a count of releases. The tests above run the first; this
+// runs the second, with a policy that changes nothing, one that frees and one that claims.
+TEST(OutOfMemory, ProgressIsSeenWithoutStatisticsToo) {
+  constexpr keel::HeapOptions kLean{.statistics = false};
+  {
+    Fixture<Heap<CountingOom, kLean>> f(4096);
+    f.heap->oom_policy().answer = keel::OomAction::retry;
+    EXPECT_EQ(f.heap->allocate(1 << 20), nullptr);
+    EXPECT_EQ(f.heap->oom_policy().calls, 1) << "no change, no second call";
+  }
+  {
+    Fixture<Heap<CacheDroppingOom, kLean>> f(8192);
+    void* cache = f.heap->allocate(5000);
+    ASSERT_NE(cache, nullptr);
+    f.heap->oom_policy().cached = cache;
+    void* block = f.heap->allocate(4000);
+    EXPECT_NE(block, nullptr) << "the retry after the policy freed memory succeeds";
+    EXPECT_EQ(f.heap->oom_policy().calls, 1);
+    f.heap->free(block);
+    EXPECT_TRUE(f.heap->validate());
+  }
+  {
+    auto memory = std::make_unique<std::byte[]>(4096 + 16 * 1024);
+    Heap<DrippingOom, kLean> heap;
+    ASSERT_TRUE(heap.claim(Span{memory.get(), 4096}));
+    heap.oom_policy().spare = memory.get() + 4096;
+    EXPECT_EQ(heap.allocate(8000), nullptr);
+    EXPECT_EQ(heap.oom_policy().calls, static_cast<int>(keel::kMaxOomRetries))
+        << "each claim is progress, up to the retry bound";
+    EXPECT_TRUE(heap.validate());
+  }
+}
+
 // Issue 10: a heap's initial state is all zero bytes, so a constinit heap costs no flash for a
 // copy of it (.bss, not .data), with every option.
 constinit Heap<> g_zero_default;

@@ -330,7 +330,7 @@ class Heap {
       insert_free(top_, detail::granules_of(header_of(top_)));
     }
     top_ = block;
-    ++releases_;
+    note_release();
     if (beside) {
       add_to_bounds(first, extent_end);
     } else {
@@ -1032,13 +1032,28 @@ class Heap {
       static_assert(OomPolicyFor<Oom, Heap>, "Oom must have OomAction on_oom(Heap&, size, align)");
       // A retry only after the policy freed or added memory: otherwise the search would fail
       // the same way again (docs/design.md section 6).
-      const std::uint16_t releases = releases_;
-      if (oom_.on_oom(*this, size, align) != OomAction::retry || releases_ == releases) {
+      const std::size_t mark = progress_mark();
+      if (oom_.on_oom(*this, size, align) != OomAction::retry || progress_mark() == mark) {
         break;
       }
     }
     count_failure(size);
     return nullptr;
+  }
+
+  /// Changes whenever memory becomes free or is added, for the OOM loop's test of progress: with
+  /// statistics the bytes claimed less those in use (no work of its own), else releases_.
+  std::size_t progress_mark() const {
+    if constexpr (kOptions.statistics) {
+      return counters_.claimed - counters_.in_use;
+    } else {
+      return releases_;
+    }
+  }
+  void note_release() {
+    if constexpr (!kOptions.statistics) {
+      ++releases_;
+    }
   }
 
   void count_failure(std::size_t size) {
@@ -1056,7 +1071,7 @@ class Heap {
   /// `prev_used` is the PREV_USED bit that belongs at `start`. With Checking::full the caller has
   /// filled the block's inside; the metadata words a merge absorbs are filled here.
   void make_free(std::byte* start, Word granules, Word prev_used) {
-    ++releases_;
+    note_release();
     std::byte* next = detail::next_block(start, granules);
     const Word next_header = header_of(next);
     bool to_top = false;
@@ -1272,8 +1287,7 @@ class Heap {
     } else {
       const std::uintptr_t address = address_of(pointer);
       std::uintptr_t limit = high_;  // the end of the region around the pointer
-      if (address < low_ + detail::kRecordBytes + detail::kHeaderBytes || address >= high_ ||
-          (!gapless_ && (limit = region_end_around(address)) == 0)) {
+      if (address - (low_ + kFirstPayload) >= live_span_ && (limit = region_limit(address)) == 0) {
         report_fault(Fault::foreign_pointer, pointer);
         return false;
       }
@@ -1306,17 +1320,6 @@ class Heap {
                        (detail::kPads && header_of(block) != detail::kRecordHeader &&
                         looks_free(front, header_of(front), limit));
     report_fault(freed ? Fault::double_free : Fault::invalid_pointer, pointer);
-  }
-
-  /// The end of the region that holds `address` past its record, or 0 if none does. O(regions).
-  std::uintptr_t region_end_around(std::uintptr_t address) const {
-    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
-      const std::uintptr_t end = address_of(region_sentinel(record)) + detail::kSentinelBytes;
-      if (address > address_of(record) && address < end) {
-        return end;
-      }
-    }
-    return 0;
   }
 
   /// Leaves a recognisable word where the header of a freed block was, for double-free
@@ -1400,61 +1403,13 @@ class Heap {
     return nullptr;
   }
 
-  /// The lowest and highest address of all regions, and whether the regions leave no gap that
-  /// could hold a block between them (then free's range check alone rejects foreign pointers).
-  void update_bounds() {
-    low_ = first_region_ != nullptr ? ~std::uintptr_t{0} : 0;
-    high_ = 0;
-    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
-      const std::uintptr_t low = address_of(record);
-      const std::uintptr_t high = low + region_extent_bytes(record);
-      low_ = low < low_ ? low : low_;
-      high_ = high > high_ ? high : high_;
-    }
-    gapless_ = regions_abut();
-  }
-
-  /// update_bounds for a new region [low, high) beside all the others (or the first), in O(1).
-  void add_to_bounds(std::uintptr_t low, std::uintptr_t high) {
-    if (high_ == 0) {
-      low_ = low;
-      high_ = high;
-      gapless_ = true;
-      return;
-    }
-    const bool abuts = (low >= high_ && low - high_ < detail::kGranule) ||
-                       (high <= low_ && low_ - high < detail::kGranule);
-    gapless_ = gapless_ && abuts;
-    low_ = low < low_ ? low : low_;
-    high_ = high > high_ ? high : high_;
-  }
-
-  /// Whether each region but the highest is followed, less than a granule after its end, by
-  /// another. Regions claimed from adjacent spans leave 4 bytes between them (extents start at
-  /// 4 mod 8), where the only 8-aligned pointer names a sentinel, which free refuses. Checked for
-  /// up to kAbutCheckRegions regions (O(regions^2)); more are taken to leave gaps.
-  bool regions_abut() const {
-    unsigned count = 0;
-    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
-      if (++count > kAbutCheckRegions) {
-        return false;
-      }
-    }
-    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
-      const std::uintptr_t end = address_of(record) + region_extent_bytes(record);
-      bool followed = end == high_;
-      for (std::byte* other = first_region_; other != nullptr && !followed;
-           other = region_next(other)) {
-        followed = address_of(other) >= end && address_of(other) - end < detail::kGranule;
-      }
-      if (!followed) {
-        return false;
-      }
-    }
-    return count != 0;
-  }
-
-  // Moving a region's ends and releasing a region: detail/heap_regions.hpp.
+  // The bounds of the regions, moving a region's ends and releasing a region:
+  // detail/heap_regions.hpp.
+  static constexpr std::uintptr_t kFirstPayload = detail::kRecordBytes + detail::kHeaderBytes;
+  void update_bounds();
+  void add_to_bounds(std::uintptr_t low, std::uintptr_t high);
+  bool regions_abut() const;
+  [[gnu::noinline, gnu::cold]] std::uintptr_t region_limit(std::uintptr_t address) const;
   void relink_region(std::byte* old_record, std::byte* new_record);
   void grow_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel);
   std::byte* grow_front(std::byte* record, std::byte* new_record);
@@ -1467,19 +1422,20 @@ class Heap {
   /// 64-bit targets: the window base once fixed (window_base()).
   std::uintptr_t base_ = 0;
   bool window_fixed_ = false;
-  /// The regions leave no gap that could hold a block between them (update_bounds).
-  bool gapless_ = false;
   std::uint32_t first_bitmap_ = 0;
   typename Bins::Row second_bitmap_[Bins::kFirstLevels] = {};
-  /// Counts (wrapping) the times memory became free (free, shrink, claim, extend), so that the
-  /// OOM loop retries only after its policy made a change. Only compared across one policy
-  /// call; 16 bits fill the gap after the rows.
+  /// Without statistics: counts (wrapping) the times memory became free (free, shrink, claim,
+  /// extend), so that the OOM loop retries only after its policy made a change (progress_mark).
+  /// Only compared across one policy call; 16 bits fill the gap after the rows.
   std::uint16_t releases_ = 0;
   /// The top block: a free block at a region's end kept in no bin (docs/design.md 3.1).
   std::byte* top_ = nullptr;
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim
   std::uintptr_t high_ = 0;
+  /// high_ - (low_ + kFirstPayload) when the regions leave no gap that could hold a block
+  /// between them, else 0: free's range check is then one compare (update_bounds).
+  std::uintptr_t live_span_ = 0;
   /// The largest request served: 0 until the first claim or limit_blocks, then max_request or
   /// the limit (docs/design.md 13).
   std::size_t request_limit_ = 0;

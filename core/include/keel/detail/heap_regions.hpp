@@ -285,4 +285,80 @@ RegionResult Heap<Oom, kOptions>::release_region(std::byte* record) {
   return Span{};
 }
 
+/// The lowest and highest address of all regions, and live_span_: whether the regions leave no
+/// gap that could hold a block between them (then free's range check alone rejects foreign
+/// pointers, in one compare).
+template <typename Oom, HeapOptions kOptions>
+void Heap<Oom, kOptions>::update_bounds() {
+  low_ = first_region_ != nullptr ? ~std::uintptr_t{0} : 0;
+  high_ = 0;
+  for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+    const std::uintptr_t low = address_of(record);
+    const std::uintptr_t high = low + region_extent_bytes(record);
+    low_ = low < low_ ? low : low_;
+    high_ = high > high_ ? high : high_;
+  }
+  live_span_ = regions_abut() ? high_ - (low_ + kFirstPayload) : 0;
+}
+
+/// update_bounds for a new region [low, high) beside all the others (or the first), in O(1).
+template <typename Oom, HeapOptions kOptions>
+void Heap<Oom, kOptions>::add_to_bounds(std::uintptr_t low, std::uintptr_t high) {
+  if (high_ == 0) {
+    low_ = low;
+    high_ = high;
+    live_span_ = high - (low + kFirstPayload);
+    return;
+  }
+  const bool abuts = (low >= high_ && low - high_ < detail::kGranule) ||
+                     (high <= low_ && low_ - high < detail::kGranule);
+  const bool gapless = live_span_ != 0 && abuts;
+  low_ = low < low_ ? low : low_;
+  high_ = high > high_ ? high : high_;
+  live_span_ = gapless ? high_ - (low_ + kFirstPayload) : 0;
+}
+
+/// Whether each region but the highest is followed, less than a granule after its end, by
+/// another. Regions claimed from adjacent spans leave 4 bytes between them (extents start at
+/// 4 mod 8), where the only 8-aligned pointer names a sentinel, which free refuses. Checked for
+/// up to kAbutCheckRegions regions (O(regions^2)); more are taken to leave gaps.
+template <typename Oom, HeapOptions kOptions>
+bool Heap<Oom, kOptions>::regions_abut() const {
+  unsigned count = 0;
+  for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+    if (++count > kAbutCheckRegions) {
+      return false;
+    }
+  }
+  for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+    const std::uintptr_t end = address_of(record) + region_extent_bytes(record);
+    bool followed = end == high_;
+    for (std::byte* other = first_region_; other != nullptr && !followed;
+         other = region_next(other)) {
+      followed = address_of(other) >= end && address_of(other) - end < detail::kGranule;
+    }
+    if (!followed) {
+      return false;
+    }
+  }
+  return count != 0;
+}
+
+/// accept_live_pointer's range check when its one compare failed (the pointer lies outside
+/// [low_ + kFirstPayload, high_), or the regions leave gaps): the end of the region that holds
+/// `address` past its record's header, or 0 if none does. O(regions).
+template <typename Oom, HeapOptions kOptions>
+std::uintptr_t Heap<Oom, kOptions>::region_limit(std::uintptr_t address) const {
+  if (address < low_ + kFirstPayload || address >= high_) {
+    return 0;
+  }
+  for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+    const std::uintptr_t end = address_of(region_sentinel(record)) + detail::kSentinelBytes;
+    if (address > address_of(record) && address < end) {
+      return end;
+    }
+  }
+  return 0;
+}
+
 }  // namespace keel
