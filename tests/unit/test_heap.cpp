@@ -705,6 +705,20 @@ TEST(State, InitialStateIsAllZero) {
   EXPECT_TRUE(heap.validate());
 }
 
+// Only hardened and fully checked heaps keep a secret (and the flag of a broken link): the
+// default heap, and keel.h's, carry neither (docs/design.md 13).
+TEST(State, OnlyGuardedHeapsKeepASecret) {
+  using Hardened = Heap<keel::FailOnOom, keel::HeapOptions{.hardened = true}>;
+  using Full = Heap<keel::FailOnOom, keel::HeapOptions{.checking = keel::Checking::full}>;
+  EXPECT_GE(sizeof(Hardened), sizeof(Heap<>) + sizeof(std::uint32_t));
+  EXPECT_GE(sizeof(Full), sizeof(Heap<>) + sizeof(std::uint32_t));
+  // The call is accepted either way before the first claim, and refused after it.
+  Heap<> plain;
+  EXPECT_TRUE(plain.set_secret(0x1234));
+  Fixture<Full> full(4096);
+  EXPECT_FALSE(full.heap->set_secret(0x1234));
+}
+
 alignas(16) std::byte g_reserve[32 * 1024];
 // A global heap that needs no set-up: constant-initialised, it claims its reserve on first use.
 constinit Heap<keel::ClaimOnOom> g_global_heap{keel::ClaimOnOom{Span{g_reserve}}};

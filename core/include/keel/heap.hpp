@@ -94,13 +94,16 @@ class Heap {
   /// Hardened heaps: seeds the secret that free-list links are mangled with. Call it once,
   /// before the first claim, with entropy the kernel trusts (a hardware RNG, boot-time noise);
   /// without it the secret comes from the heap's and the first region's addresses, which an
-  /// attacker who knows the memory map can guess. Returns false (and changes nothing) once
-  /// regions exist.
+  /// attacker who knows the memory map can guess (Checking::full mixes it into its check words
+  /// too; other heaps keep no secret and ignore the call). Returns false (and changes nothing)
+  /// once regions exist.
   bool set_secret(std::uint32_t entropy) {
     if (first_region_ != nullptr) {
       return false;
     }
-    secret_ = entropy | 1U;
+    if constexpr (kGuarded) {
+      guard_.secret = entropy | 1U;
+    }
     return true;
   }
 
@@ -320,8 +323,8 @@ class Heap {
     detail::tools::hide(record, sentinel + detail::kSentinelBytes - first);
     if constexpr (kOptions.hardened || kFull) {
       // One heap's check words must not vouch for another's blocks (issue 11, finding 1).
-      if (secret_ == 0) {
-        secret_ = static_cast<Word>((address_of(this) ^ first) * 0x9E3779B1U) | 1U;
+      if (guard_.secret == 0) {
+        guard_.secret = static_cast<Word>((address_of(this) ^ first) * 0x9E3779B1U) | 1U;
       }
     }
     detail::set_header(record, detail::kRecordHeader);
@@ -559,6 +562,7 @@ class Heap {
 
   // --- operations, trailers and fills -----------------------------------------------------------
   static constexpr bool kFull = kOptions.checking >= Checking::full;
+  static constexpr bool kGuarded = kOptions.hardened || kFull;
   static constexpr bool kDebug = kOptions.checking == Checking::debug;
   static constexpr bool kTags = kOptions.tags;
   /// Trailer layout, right after the slack: the requested size, the check word (Checking::full),
@@ -632,7 +636,7 @@ class Heap {
     mixed ^= (header_of(block) & ~detail::kPrevUsedBit) * 0x85EBCA77U;
     mixed ^= static_cast<Word>(size) * 0xC2B2AE3DU;
     mixed ^= mixed >> 15U;
-    return mixed ^ secret_;
+    return mixed ^ guard_.secret;
   }
 
   /// Writes the trailer of a live block and fills its slack (Checking::full), stores its tag.
@@ -755,7 +759,7 @@ class Heap {
   }
   Word mask() const {
     if constexpr (kOptions.hardened) {
-      return secret_;
+      return guard_.secret;
     } else {
       return 0;
     }
@@ -807,7 +811,7 @@ class Heap {
                           (next == 0 || link_prev(from_link(next)) == self) &&
                           (prev == 0 ? heads_[bin] == self : link_next(from_link(prev)) == self);
       if (!intact) {
-        broken_ = true;
+        guard_.broken = true;
         report_fault(Fault::corrupted_block, block);
         return;
       }
@@ -845,7 +849,7 @@ class Heap {
       if ((header & detail::kUsedBit) != 0 ||
           size > (high_ - address_of(top_)) >> detail::kGranuleShift ||
           detail::footer_before(detail::next_block(top_, size)) != size) {
-        broken_ = true;
+        guard_.broken = true;
         report_fault(Fault::corrupted_block, top_);
         return false;
       }
@@ -1035,7 +1039,7 @@ class Heap {
     }
     assume_fits(size);
     if constexpr (kOptions.hardened) {
-      if (broken_) {
+      if (guard_.broken) {
         count_failure(size);
         return nullptr;
       }
@@ -1045,7 +1049,7 @@ class Heap {
       if (std::byte* block =
               take_block(granules, align, move == Move::yes ? Fit::bins_first : Fit::top_first)) {
         if constexpr (kOptions.hardened) {
-          if (broken_) {
+          if (guard_.broken) {
             break;
           }
         }
@@ -1470,10 +1474,15 @@ class Heap {
                                            detail::NoCounters>
       counters_{};
   [[no_unique_address]] Oom oom_{};
-  /// Hardened heaps: what links are mangled with; Checking::full: mixed into check words.
-  Word secret_ = 0;
-  /// Hardened heaps: a broken link was found; all further allocation fails.
-  bool broken_ = false;
+  /// Hardened heaps and Checking::full only (other heaps keep neither): the secret links are
+  /// mangled with (hardened) and check words mixed with (full), and whether a broken link was
+  /// found, after which all further allocation fails (hardened).
+  struct Guard {
+    Word secret = 0;
+    bool broken = false;
+  };
+  struct NoGuard {};
+  [[no_unique_address]] std::conditional_t<kGuarded, Guard, NoGuard> guard_{};
   [[no_unique_address]] std::conditional_t<kOptions.histogram, SizeHistogram, detail::NoCounters>
       histogram_{};
   /// Last, so that the heads past a limit (limit_blocks) can be left to a region.

@@ -57,7 +57,7 @@ size_t keel_heap_size(void);
  * Returns null if memory is null or smaller than keel_heap_size() plus one region.
  * Over at most 64 KiB, the heap holds blocks of at most 64 KiB (a malloc of more returns null
  * however much memory later claims add), and its control structure then takes about 0.8 KiB
- * (788 B on x86_64, 804 B on Cortex-M); the bytes it does not need belong to the region. */
+ * (780 B on x86_64, 796 B on Cortex-M); the bytes it does not need belong to the region. */
 keel_heap* keel_init(void* memory, size_t size);
 
 /* Adds a region. Returns 0, or a non-zero code (the keel::RegionError value plus one):
