@@ -1316,9 +1316,12 @@ class Heap {
     } else {
       const std::uintptr_t address = address_of(pointer);
       std::uintptr_t limit = high_;  // the end of the region around the pointer
-      if (address - (low_ + kFirstPayload) >= live_span_ && (limit = region_limit(address)) == 0) {
-        report_fault(Fault::foreign_pointer, pointer);
-        return false;
+      const std::uintptr_t offset = address - (low_ + kFirstPayload);
+      if (offset >= live_span_) [[unlikely]] {
+        if (offset >= high_ - (low_ + kFirstPayload) || (limit = region_limit(address)) == 0) {
+          report_fault(Fault::foreign_pointer, pointer);
+          return false;
+        }
       }
       if ((address & (detail::kGranule - 1)) != 0) {
         report_fault(Fault::misaligned_pointer, pointer);
@@ -1440,7 +1443,7 @@ class Heap {
   void update_bounds();
   void add_to_bounds(std::uintptr_t low, std::uintptr_t high);
   bool regions_abut() const;
-  [[gnu::noinline, gnu::cold]] std::uintptr_t region_limit(std::uintptr_t address) const;
+  std::uintptr_t region_limit(std::uintptr_t address) const;
   void relink_region(std::byte* old_record, std::byte* new_record);
   void grow_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel);
   std::byte* grow_front(std::byte* record, std::byte* new_record);

@@ -344,14 +344,10 @@ bool Heap<Oom, kOptions>::regions_abut() const {
   return count != 0;
 }
 
-/// accept_live_pointer's range check when its one compare failed (the pointer lies outside
-/// [low_ + kFirstPayload, high_), or the regions leave gaps): the end of the region that holds
-/// `address` past its record's header, or 0 if none does. O(regions).
+/// accept_live_pointer's range check when the regions leave gaps, for an address inside their
+/// bounds: the end of the region that holds `address`, or 0 if none does. O(regions).
 template <typename Oom, HeapOptions kOptions>
 std::uintptr_t Heap<Oom, kOptions>::region_limit(std::uintptr_t address) const {
-  if (address < low_ + kFirstPayload || address >= high_) {
-    return 0;
-  }
   for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
     const std::uintptr_t end = address_of(region_sentinel(record)) + detail::kSentinelBytes;
     if (address > address_of(record) && address < end) {
