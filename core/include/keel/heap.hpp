@@ -636,7 +636,10 @@ class Heap {
     mixed ^= (header_of(block) & ~detail::kPrevUsedBit) * 0x85EBCA77U;
     mixed ^= static_cast<Word>(size) * 0xC2B2AE3DU;
     mixed ^= mixed >> 15U;
-    return mixed ^ guard_.secret;
+    if constexpr (kGuarded) {
+      mixed ^= guard_.secret;
+    }
+    return mixed;
   }
 
   /// Writes the trailer of a live block and fills its slack (Checking::full), stores its tag.
