@@ -1175,8 +1175,8 @@ class Heap {
       start = block - detail::kGranule;
       prev_used = header_of(start) & detail::kPrevUsedBit;
       granules += detail::kPadGranules;
+      mark_freed(block);  // inside the free block: make_free rewrites only the header at start
     }
-    mark_freed(block);
     if constexpr (kOptions.statistics) {
       counters_.in_use -= detail::bytes_of(granules);
       --counters_.live;
