@@ -321,7 +321,7 @@ class Heap {
     std::byte* record = as_pointer(first);
     std::byte* end = as_pointer(sentinel);
     detail::tools::hide(record, sentinel + detail::kSentinelBytes - first);
-    if constexpr (kOptions.hardened || kFull) {
+    if constexpr (kGuarded) {
       // One heap's check words must not vouch for another's blocks (issue 11, finding 1).
       if (guard_.secret == 0) {
         guard_.secret = static_cast<Word>((address_of(this) ^ first) * 0x9E3779B1U) | 1U;
@@ -1322,7 +1322,7 @@ class Heap {
       // One compare while the regions leave no gap; else the bounds (no regions: the walk's 0).
       const std::uintptr_t offset = address - (low_ + kFirstPayload);
       if (offset >= live_span_) [[unlikely]] {
-        if (offset >= high_ - (low_ + kFirstPayload) || (limit = region_limit(address)) == 0) {
+        if (offset >= bounds_span() || (limit = region_limit(address)) == 0) {
           report_fault(Fault::foreign_pointer, pointer);
           return false;
         }
@@ -1447,6 +1447,7 @@ class Heap {
   void update_bounds();
   void add_to_bounds(std::uintptr_t low, std::uintptr_t high);
   bool regions_abut() const;
+  std::uintptr_t bounds_span() const;
   std::uintptr_t region_limit(std::uintptr_t address) const;
   void relink_region(std::byte* old_record, std::byte* new_record);
   void grow_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel);
@@ -1471,7 +1472,7 @@ class Heap {
   std::byte* first_region_ = nullptr;
   std::uintptr_t low_ = 0;  // [low_, high_) is empty until the first claim
   std::uintptr_t high_ = 0;
-  /// high_ - (low_ + kFirstPayload) when the regions leave no gap that could hold a block
+  /// bounds_span() when the regions leave no gap that could hold a block
   /// between them, else 0: free's range check is then one compare (update_bounds).
   std::uintptr_t live_span_ = 0;
   /// The largest request served: 0 until the first claim or limit_blocks, then max_request or

@@ -298,7 +298,14 @@ void Heap<Oom, kOptions>::update_bounds() {
     low_ = low < low_ ? low : low_;
     high_ = high > high_ ? high : high_;
   }
-  live_span_ = regions_abut() ? high_ - (low_ + kFirstPayload) : 0;
+  live_span_ = regions_abut() ? bounds_span() : 0;
+}
+
+/// What the bounds span past the lowest region's first payload: free's range check passes
+/// exactly the addresses whose distance from that payload is less.
+template <typename Oom, HeapOptions kOptions>
+std::uintptr_t Heap<Oom, kOptions>::bounds_span() const {
+  return high_ - (low_ + kFirstPayload);
 }
 
 /// update_bounds for a new region [low, high) beside all the others (or the first), in O(1).
@@ -307,7 +314,7 @@ void Heap<Oom, kOptions>::add_to_bounds(std::uintptr_t low, std::uintptr_t high)
   if (high_ == 0) {
     low_ = low;
     high_ = high;
-    live_span_ = high - (low + kFirstPayload);
+    live_span_ = bounds_span();
     return;
   }
   const bool abuts = (low >= high_ && low - high_ < detail::kGranule) ||
@@ -315,7 +322,7 @@ void Heap<Oom, kOptions>::add_to_bounds(std::uintptr_t low, std::uintptr_t high)
   const bool gapless = live_span_ != 0 && abuts;
   low_ = low < low_ ? low : low_;
   high_ = high > high_ ? high : high_;
-  live_span_ = gapless ? high_ - (low_ + kFirstPayload) : 0;
+  live_span_ = gapless ? bounds_span() : 0;
 }
 
 /// Whether each region but the highest is followed, less than a granule after its end, by
