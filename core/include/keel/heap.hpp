@@ -414,57 +414,13 @@ class Heap {
   /// looking at no more than kLargestScan of them: exact when that bin is that short, a lower
   /// bound otherwise).
   /// With statistics off, only the fields that need no counter are filled in.
-  [[nodiscard]] Statistics statistics() const {
-    const detail::tools::Scope scope;
-    Statistics result{};
-    if constexpr (kOptions.statistics) {
-      result.bytes_claimed = counters_.claimed;
-      result.bytes_in_use = counters_.in_use;
-      result.bytes_free = counters_.free_bytes();
-      result.bytes_overhead = counters_.overhead;
-      result.peak_bytes_in_use = counters_.peak_in_use();
-      result.min_bytes_free = counters_.min_free();
-      result.live_allocations = counters_.live;
-      result.total_allocations = counters_.total;
-      result.failed_allocations = counters_.failed;
-      result.free_blocks = counters_.free_blocks + (top_ != nullptr ? 1 : 0);
-      result.region_count = counters_.regions;
-    }
-    result.largest_free_block = largest_free_block();
-    if (result.bytes_free != 0) {
-      const std::size_t largest_bytes =
-          result.largest_free_block == 0 ? 0 : result.largest_free_block + detail::kHeaderBytes;
-      result.fragmentation_permille = 1000 - detail::permille(largest_bytes, result.bytes_free);
-    }
-    return result;
-  }
+  [[nodiscard]] Statistics statistics() const;
 
   /// Calls visitor(const BlockInfo&) for every used and free block of every region, in address
   /// order within a region. O(blocks). Pads and region records are not reported. The visitor
   /// must not change the heap (under valgrind, its own errors go unreported while it runs).
   template <typename V>
-  void walk(V&& visitor) const {
-    const detail::tools::Scope scope;
-    for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
-      std::byte* sentinel = region_sentinel(record);
-      for (std::byte* block = record + detail::kRecordBytes; block < sentinel;
-           block = next_block_of(block)) {
-        const Word header = header_of(block);
-        const Word granules = detail::granules_of(header);
-        if (granules == 0 ||
-            granules > (address_of(sentinel) - address_of(block)) >> detail::kGranuleShift) {
-          break;  // a corrupt header (validate() names it): no next block to go to in this region
-        }
-        if (detail::is_pad(header)) {
-          continue;
-        }
-        const bool used = (header & detail::kUsedBit) != 0;
-        visitor(BlockInfo{detail::payload_of(block),
-                          used ? payload_size(block) : detail::usable_bytes(granules), used,
-                          used ? tag_of(block) : AllocationTag{}});
-      }
-    }
-  }
+  void walk(V&& visitor) const;
 
   /// Checks every invariant of docs/design.md section 5 and returns the first violation found,
   /// with the address of the block or region concerned. Never faults, never asserts, never

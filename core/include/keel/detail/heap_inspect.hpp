@@ -1,14 +1,66 @@
-// keel/detail/heap_inspect.hpp: validate(), check(), dump() and the largest free block of
-// keel::Heap.
+// keel/detail/heap_inspect.hpp: statistics(), walk(), validate(), check(), dump() and the largest
+// free block of keel::Heap.
 //
-// Kept apart from heap.hpp because none of it is on the allocation path: these walk every block
-// and every bin. validate() is written defensively: it checks that an address lies inside a
-// region before it reads there, so that a corrupted heap yields a violation, not a crash.
+// Kept apart from heap.hpp because none of it is on the allocation path: these read the counters
+// or walk every block and every bin. validate() is written defensively: it checks that an address
+// lies inside a region before it reads there, so that a corrupted heap yields a violation, not a
+// crash.
 #pragma once
 
 #include "keel/heap.hpp"
 
 namespace keel {
+
+template <typename Oom, HeapOptions kOptions>
+Statistics Heap<Oom, kOptions>::statistics() const {
+  const detail::tools::Scope scope;
+  Statistics result{};
+  if constexpr (kOptions.statistics) {
+    result.bytes_claimed = counters_.claimed;
+    result.bytes_in_use = counters_.in_use;
+    result.bytes_free = counters_.free_bytes();
+    result.bytes_overhead = counters_.overhead;
+    result.peak_bytes_in_use = counters_.peak_in_use();
+    result.min_bytes_free = counters_.min_free();
+    result.live_allocations = counters_.live;
+    result.total_allocations = counters_.total;
+    result.failed_allocations = counters_.failed;
+    result.free_blocks = counters_.free_blocks + (top_ != nullptr ? 1 : 0);
+    result.region_count = counters_.regions;
+  }
+  result.largest_free_block = largest_free_block();
+  if (result.bytes_free != 0) {
+    const std::size_t largest_bytes =
+        result.largest_free_block == 0 ? 0 : result.largest_free_block + detail::kHeaderBytes;
+    result.fragmentation_permille = 1000 - detail::permille(largest_bytes, result.bytes_free);
+  }
+  return result;
+}
+
+template <typename Oom, HeapOptions kOptions>
+template <typename V>
+void Heap<Oom, kOptions>::walk(V&& visitor) const {
+  const detail::tools::Scope scope;
+  for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
+    std::byte* sentinel = region_sentinel(record);
+    for (std::byte* block = record + detail::kRecordBytes; block < sentinel;
+         block = next_block_of(block)) {
+      const Word header = header_of(block);
+      const Word granules = detail::granules_of(header);
+      if (granules == 0 ||
+          granules > (address_of(sentinel) - address_of(block)) >> detail::kGranuleShift) {
+        break;  // a corrupt header (validate() names it): no next block to go to in this region
+      }
+      if (detail::is_pad(header)) {
+        continue;
+      }
+      const bool used = (header & detail::kUsedBit) != 0;
+      visitor(BlockInfo{detail::payload_of(block),
+                        used ? payload_size(block) : detail::usable_bytes(granules), used,
+                        used ? tag_of(block) : AllocationTag{}});
+    }
+  }
+}
 
 template <typename Oom, HeapOptions kOptions>
 ValidationResult Heap<Oom, kOptions>::validate() const {
