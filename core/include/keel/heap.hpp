@@ -782,8 +782,7 @@ class Heap {
     }
     if (next != 0) {
       set_link_prev(from_link(next), prev);
-    }
-    if (heads_[bin] == 0) {
+    } else if (prev == 0) {  // it was the bin's only block: the bin's bits go
       const unsigned first = bin / Bins::kSecondLevels;
       second_bitmap_[first] &=
           static_cast<typename Bins::Row>(~(1U << (bin % Bins::kSecondLevels)));
