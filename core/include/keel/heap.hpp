@@ -734,6 +734,8 @@ class Heap {
   }
 
   // --- bins -------------------------------------------------------------------------------------
+  /// Bins a free block. kCounted false: the caller counts free_blocks itself (make_free).
+  template <bool kCounted = true>
   void insert_free(std::byte* block, Word granules) {
     const unsigned bin = Bins::bin_of(granules);
     const Word self = to_link(block);
@@ -748,19 +750,21 @@ class Heap {
           static_cast<typename Bins::Row>(1U << (bin % Bins::kSecondLevels));
       first_bitmap_ |= 1U << (bin / Bins::kSecondLevels);
     }
-    if constexpr (kOptions.statistics) {
+    if constexpr (kOptions.statistics && kCounted) {
       ++counters_.free_blocks;
     }
   }
 
   /// Unlinks a free block. Hardened heaps first check that both neighbours link back to it (and
   /// that it heads its bin if it has no predecessor); on a broken link they report, mark the
-  /// heap broken and leave the lists as they are.
+  /// heap broken and leave the lists as they are. kCounted as for insert_free.
+  template <bool kCounted = true>
   void remove_free(std::byte* block, Word granules) {
-    remove_free_from(block, Bins::bin_of(granules));
+    remove_free_from<kCounted>(block, Bins::bin_of(granules));
   }
 
   /// remove_free for a caller that knows the block's bin already.
+  template <bool kCounted = true>
   [[gnu::always_inline]] void remove_free_from(std::byte* block, unsigned bin) {
     const Word next = link_next(block);
     const Word prev = link_prev(block);
@@ -790,7 +794,7 @@ class Heap {
         first_bitmap_ &= ~(1U << first);
       }
     }
-    if constexpr (kOptions.statistics) {
+    if constexpr (kOptions.statistics && kCounted) {
       --counters_.free_blocks;
     }
   }
@@ -1043,6 +1047,12 @@ class Heap {
     }
   }
 
+  void count_free_blocks(int delta) {
+    if constexpr (kOptions.statistics) {
+      counters_.free_blocks += static_cast<std::uint32_t>(delta);
+    }
+  }
+
   void count_failure(std::size_t size) {
     if constexpr (kOptions.statistics) {
       ++counters_.failed;
@@ -1077,14 +1087,26 @@ class Heap {
     if (prev_used == 0) {
       const Word prev_granules = detail::footer_before(start);
       std::byte* prev = detail::previous_block(start, prev_granules);
-      remove_free(prev, prev_granules);  // never the top: grow_end bins it first
+      remove_free<false>(prev, prev_granules);  // never the top: grow_end bins it first
       fill_absorbed_header(start);
       start = prev;
       granules += prev_granules;
     }
     detail::set_header(start, detail::make_header(granules, detail::kPrevUsedBit));
     detail::set_footer(start, granules);
-    attach(start, granules, to_top);
+    // free_blocks counted once for the net change: a left merge's unlink and the insert cancel
+    // (on a Cortex-M each count is a load, an add and a store)
+    if (to_top) {
+      top_ = start;
+      if (prev_used == 0) {
+        count_free_blocks(-1);
+      }
+    } else {
+      insert_free<false>(start, granules);
+      if (prev_used != 0) {
+        count_free_blocks(1);
+      }
+    }
   }
 
   /// make_free's left merge when the free left neighbour heads the bin that the merged block
