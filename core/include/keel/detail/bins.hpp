@@ -23,11 +23,12 @@ namespace keel::detail {
 /// Above the exact bins, with s = l - b: bin = S·s + (g >> s), since g >> s keeps the top b + 1
 /// bits of g, which are S + sl, and S·s + S = S·fl. Below S the same sum with s = 0 is g itself.
 /// With 8-byte granules S granules are only 64 or 128 bytes and most blocks are larger, so s
-/// comes from g | S, with no branch; with 16-byte granules the test g < S is cheaper.
+/// comes from g | S, with no branch; with 16-byte granules, or where highest_bit is a call, the
+/// test g < S is cheaper.
 template <unsigned kBits>
 [[nodiscard]] constexpr unsigned bin_index(Word granules) {
   Word top = granules;
-  if constexpr (kGranule == 8) {
+  if constexpr (kGranule == 8 && kHighestBitIsCheap) {
     top |= Word{1} << kBits;  // below 2^b the shift is then 0: no branch
   } else if (granules < (Word{1} << kBits)) {
     return granules;

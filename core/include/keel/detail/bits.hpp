@@ -16,6 +16,14 @@ namespace keel::detail {
   return 31U - static_cast<unsigned>(__builtin_clz(value));
 }
 
+/// Whether highest_bit is one instruction. Arm cores without CLZ (v6-M, v8-M baseline: the
+/// Cortex-M0, M0+, M23) call a library routine for it instead.
+#if defined(__ARM_ARCH) && !defined(__ARM_FEATURE_CLZ)
+inline constexpr bool kHighestBitIsCheap = false;
+#else
+inline constexpr bool kHighestBitIsCheap = true;
+#endif
+
 [[nodiscard]] constexpr bool is_power_of_two(std::size_t value) {
   return value != 0 && (value & (value - 1)) == 0;
 }
