@@ -734,9 +734,9 @@ class Heap {
   }
 
   // --- bins -------------------------------------------------------------------------------------
-  /// Bins a free block. kCounted false: the caller counts free_blocks itself (make_free).
-  template <bool kCounted = true>
-  void insert_free(std::byte* block, Word granules) {
+  /// Bins a free block. `counted` false: the caller counts free_blocks itself (make_free). A
+  /// parameter, not a template's: at -Os one out-of-line copy serves both.
+  void insert_free(std::byte* block, Word granules, bool counted = true) {
     const unsigned bin = Bins::bin_of(granules);
     const Word self = to_link(block);
     const Word head = heads_[bin];
@@ -750,22 +750,21 @@ class Heap {
           static_cast<typename Bins::Row>(1U << (bin % Bins::kSecondLevels));
       first_bitmap_ |= 1U << (bin / Bins::kSecondLevels);
     }
-    if constexpr (kOptions.statistics && kCounted) {
-      ++counters_.free_blocks;
+    if (kOptions.statistics && counted) {
+      count_free_blocks(1);
     }
   }
 
   /// Unlinks a free block. Hardened heaps first check that both neighbours link back to it (and
   /// that it heads its bin if it has no predecessor); on a broken link they report, mark the
-  /// heap broken and leave the lists as they are. kCounted as for insert_free.
-  template <bool kCounted = true>
-  void remove_free(std::byte* block, Word granules) {
-    remove_free_from<kCounted>(block, Bins::bin_of(granules));
+  /// heap broken and leave the lists as they are. `counted` as for insert_free.
+  void remove_free(std::byte* block, Word granules, bool counted = true) {
+    remove_free_from(block, Bins::bin_of(granules), counted);
   }
 
   /// remove_free for a caller that knows the block's bin already.
-  template <bool kCounted = true>
-  [[gnu::always_inline]] void remove_free_from(std::byte* block, unsigned bin) {
+  [[gnu::always_inline]] void remove_free_from(std::byte* block, unsigned bin,
+                                               bool counted = true) {
     const Word next = link_next(block);
     const Word prev = link_prev(block);
     if constexpr (kOptions.hardened) {
@@ -794,8 +793,8 @@ class Heap {
         first_bitmap_ &= ~(1U << first);
       }
     }
-    if constexpr (kOptions.statistics && kCounted) {
-      --counters_.free_blocks;
+    if (kOptions.statistics && counted) {
+      count_free_blocks(-1);
     }
   }
 
@@ -1087,7 +1086,7 @@ class Heap {
     if (prev_used == 0) {
       const Word prev_granules = detail::footer_before(start);
       std::byte* prev = detail::previous_block(start, prev_granules);
-      remove_free<false>(prev, prev_granules);  // never the top: grow_end bins it first
+      remove_free(prev, prev_granules, false);  // never the top: grow_end bins it first
       fill_absorbed_header(start);
       start = prev;
       granules += prev_granules;
@@ -1102,7 +1101,7 @@ class Heap {
         count_free_blocks(-1);
       }
     } else {
-      insert_free<false>(start, granules);
+      insert_free(start, granules, false);
       if (prev_used != 0) {
         count_free_blocks(1);
       }
