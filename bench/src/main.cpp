@@ -7,6 +7,7 @@
 //   keel_bench efficiency --trace NAME [--heap default|search8]
 //   keel_bench scenarios --heap default|search8|lean --arena BYTES [--only INDEX]
 //   keel_bench overhead
+//   keel_bench oom-claim --regions N [--gaps yes|no]
 //
 // NAME is a trace of the shared directory (without .trace.gz), or `random_exhaustion`, a
 // generated alloc/free/realloc mix with alignments up to 4096 that exhausts small arenas.
@@ -18,6 +19,7 @@
 
 #include "allocators.hpp"
 #include "efficiency.hpp"
+#include "oom_claim.hpp"
 #include "overhead.hpp"
 #include "replay.hpp"
 #include "trace.hpp"
@@ -46,6 +48,8 @@ struct Options {
   OnFailure on_failure = OnFailure::stop;
   std::size_t limit = 0;
   long only = -1;
+  std::size_t regions = 1;
+  bool gaps = false;
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -56,7 +60,8 @@ struct Options {
                "       keel_bench efficiency --trace NAME [--heap default|search8]\n"
                "       keel_bench scenarios --heap default|search8|lean --arena BYTES"
                " [--only INDEX]\n"
-               "       keel_bench overhead\n",
+               "       keel_bench overhead\n"
+               "       keel_bench oom-claim --regions N [--gaps yes|no]\n",
                why);
   std::exit(1);
 }
@@ -83,6 +88,10 @@ Options parse(int argc, char** argv) {
       options.only = std::strtol(value, nullptr, 0);
     } else if (flag == "--limit") {
       options.limit = std::strtoull(value, nullptr, 0);
+    } else if (flag == "--regions") {
+      options.regions = std::strtoull(value, nullptr, 0);
+    } else if (flag == "--gaps") {
+      options.gaps = std::strcmp(value, "yes") == 0;
     } else if (flag == "--on-failure") {
       options.on_failure =
           std::strcmp(value, "carry-on") == 0 ? OnFailure::carry_on : OnFailure::stop;
@@ -190,6 +199,9 @@ int main(int argc, char** argv) {
   if (options.command == "overhead") {
     print_overhead_table();
     return 0;
+  }
+  if (options.command == "oom-claim") {
+    return run_oom_claim(options.regions, options.gaps) ? 0 : 5;
   }
   usage("unknown command");
 }

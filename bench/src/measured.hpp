@@ -25,6 +25,8 @@ using LeanHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.statistics = fal
                                                                .checking = keel::Checking::none}>;
 /// Used only to prove that a constructed case needs all 8 steps of the fallback search.
 using SevenStepHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 7}>;
+/// The default options with the shipped OOM policy that claims a reserve (oom_claim.hpp).
+using ClaimHeap = keel::Heap<keel::ClaimOnOom>;
 
 }  // namespace keel_bench
 
@@ -48,6 +50,7 @@ KEEL_BENCH_DECLARE_MEASURED(keel_bench::DefaultHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::SearchHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::LeanHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::SevenStepHeap)
+KEEL_BENCH_DECLARE_MEASURED(keel_bench::ClaimHeap)
 #undef KEEL_BENCH_DECLARE_MEASURED
 
 void* glibc_malloc(std::size_t size);
