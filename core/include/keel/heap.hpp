@@ -463,6 +463,8 @@ class Heap {
   /// reallocate's move: its size is checked (request_fits) already, and as a moved block grows
   /// and lives long, good fit places it (Fit::bins_first) and the top stays for the rest.
   enum class Move : bool { no, yes };
+  /// Whether a bin operation counts free_blocks itself (make_free counts its net change once).
+  enum class Count : bool { no, yes };
   static constexpr bool kWindowFloats = sizeof(std::uintptr_t) > 4;
   /// 8 GiB: half the reach of an 8-byte-granule link below 2^31 (docs/design.md section 4).
   static constexpr std::uintptr_t kHalfWindow =
@@ -734,9 +736,9 @@ class Heap {
   }
 
   // --- bins -------------------------------------------------------------------------------------
-  /// Bins a free block. `counted` false: the caller counts free_blocks itself (make_free). A
+  /// Bins a free block. Count::no: the caller counts free_blocks itself (make_free). A
   /// parameter, not a template's: at -Os one out-of-line copy serves both.
-  void insert_free(std::byte* block, Word granules, bool counted = true) {
+  void insert_free(std::byte* block, Word granules, Count count = Count::yes) {
     const unsigned bin = Bins::bin_of(granules);
     const Word self = to_link(block);
     const Word head = heads_[bin];
@@ -750,21 +752,21 @@ class Heap {
           static_cast<typename Bins::Row>(1U << (bin % Bins::kSecondLevels));
       first_bitmap_ |= 1U << (bin / Bins::kSecondLevels);
     }
-    if (kOptions.statistics && counted) {
+    if (kOptions.statistics && count == Count::yes) {
       count_free_blocks(1);
     }
   }
 
   /// Unlinks a free block. Hardened heaps first check that both neighbours link back to it (and
   /// that it heads its bin if it has no predecessor); on a broken link they report, mark the
-  /// heap broken and leave the lists as they are. `counted` as for insert_free.
-  void remove_free(std::byte* block, Word granules, bool counted = true) {
-    remove_free_from(block, Bins::bin_of(granules), counted);
+  /// heap broken and leave the lists as they are. `count` as for insert_free.
+  void remove_free(std::byte* block, Word granules, Count count = Count::yes) {
+    remove_free_from(block, Bins::bin_of(granules), count);
   }
 
   /// remove_free for a caller that knows the block's bin already.
   [[gnu::always_inline]] void remove_free_from(std::byte* block, unsigned bin,
-                                               bool counted = true) {
+                                               Count count = Count::yes) {
     const Word next = link_next(block);
     const Word prev = link_prev(block);
     if constexpr (kOptions.hardened) {
@@ -793,7 +795,7 @@ class Heap {
         first_bitmap_ &= ~(1U << first);
       }
     }
-    if (kOptions.statistics && counted) {
+    if (kOptions.statistics && count == Count::yes) {
       count_free_blocks(-1);
     }
   }
@@ -1086,7 +1088,7 @@ class Heap {
     if (prev_used == 0) {
       const Word prev_granules = detail::footer_before(start);
       std::byte* prev = detail::previous_block(start, prev_granules);
-      remove_free(prev, prev_granules, false);  // never the top: grow_end bins it first
+      remove_free(prev, prev_granules, Count::no);  // never the top: grow_end bins it first
       fill_absorbed_header(start);
       start = prev;
       granules += prev_granules;
@@ -1101,7 +1103,7 @@ class Heap {
         count_free_blocks(-1);
       }
     } else {
-      insert_free(start, granules, false);
+      insert_free(start, granules, Count::no);
       if (prev_used != 0) {
         count_free_blocks(1);
       }
