@@ -752,7 +752,7 @@ class Heap {
           static_cast<typename Bins::Row>(1U << (bin % Bins::kSecondLevels));
       first_bitmap_ |= 1U << (bin / Bins::kSecondLevels);
     }
-    if (kOptions.statistics && count == Count::yes) {
+    if (count == Count::yes) {
       count_free_blocks(1);
     }
   }
@@ -795,7 +795,7 @@ class Heap {
         first_bitmap_ &= ~(1U << first);
       }
     }
-    if (kOptions.statistics && count == Count::yes) {
+    if (count == Count::yes) {
       count_free_blocks(-1);
     }
   }
