@@ -271,6 +271,7 @@ def measure(runner, jobs):
         submit(("oom_claim", regions, gaps), runner.plugin_run,
                ["oom-claim", "--regions", str(regions), "--gaps", gaps],
                "oom_claim.%d.%s" % (regions, gaps))
+    submit(("quick_flush",), runner.plugin_run, ["quick-flush"], "quick_flush")
     results = {}
     for key, future in tasks.items():
         results[key] = future.result()
@@ -372,6 +373,11 @@ def collect(runner, raw):
                              "the claimed reserve: %s" % (regions, gaps, out.strip()))
         data["oom_claim"].append({"regions": regions, "gaps": gaps,
                                   "instructions": allocate["total"]})
+    _, out, plugin = raw[("quick_flush",)]
+    allocate = plugin["categories"].get(1)
+    if "\tserved" not in out or allocate is None or allocate["ops"] != 1:
+        raise SystemExit("bench.py: quick-flush was not served after the flush: %s" % out.strip())
+    data["quick_flush"] = {"held": int(out.split("\t")[1]), "instructions": allocate["total"]}
     _, out = raw[("overhead",)]
     for line in out.splitlines():
         parts = line.split("\t")
@@ -940,6 +946,19 @@ def bounded_section(data, info):
     for c in data["oom_claim"]:
         w("| %d | %s | %d |" % (c["regions"], "a gap after each" if c["gaps"] == "yes"
                                 else "abutting", c["instructions"]))
+    w("")
+    w("#### The quick lists' flush, apart")
+    w("")
+    q = data["quick_flush"]
+    w("With `HeapOptions::quick_lists` (off by default; docs/design.md section 15) an allocate whose "
+      "search fails first frees every block the lists hold, then searches again. "
+      "bench/src/quick_flush.cpp fills every list of a heap with `quick_lists = 8` (%d blocks, 8 of "
+      "each size up to 256 bytes) with blocks whose two neighbours are free, so that each merges "
+      "both ways, and counts the one allocate that flushes them all and is served from a merged "
+      "block (`keel_bench quick-flush`): **%d instructions**, %.0f per held block. No other call "
+      "of such a heap does this work: a free never flushes, and the region calls that do "
+      "(extend, truncate) are not bounded calls anyway." % (
+          q["held"], q["instructions"], q["instructions"] / q["held"]))
     w("")
     w("#### Worst single operations per trace (keel)")
     w("")

@@ -8,6 +8,7 @@
 //   keel_bench scenarios --heap default|search8|lean --arena BYTES [--only INDEX]
 //   keel_bench overhead
 //   keel_bench oom-claim --regions N [--gaps yes|no]
+//   keel_bench quick-flush
 //
 // NAME is a trace of the shared directory (without .trace.gz), or `random_exhaustion`, a
 // generated alloc/free/realloc mix with alignments up to 4096 that exhausts small arenas.
@@ -21,6 +22,7 @@
 #include "efficiency.hpp"
 #include "oom_claim.hpp"
 #include "overhead.hpp"
+#include "quick_flush.hpp"
 #include "replay.hpp"
 #include "trace.hpp"
 #include "worst_cases.hpp"
@@ -61,7 +63,8 @@ struct Options {
                "       keel_bench scenarios --heap default|search8|lean --arena BYTES"
                " [--only INDEX]\n"
                "       keel_bench overhead\n"
-               "       keel_bench oom-claim --regions N [--gaps yes|no]\n",
+               "       keel_bench oom-claim --regions N [--gaps yes|no]\n"
+               "       keel_bench quick-flush\n",
                why);
   std::exit(1);
 }
@@ -202,6 +205,9 @@ int main(int argc, char** argv) {
   }
   if (options.command == "oom-claim") {
     return run_oom_claim(options.regions, options.gaps) ? 0 : 5;
+  }
+  if (options.command == "quick-flush") {
+    return run_quick_flush() ? 0 : 5;
   }
   usage("unknown command");
 }

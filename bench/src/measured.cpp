@@ -37,6 +37,7 @@ KEEL_BENCH_DEFINE_MEASURED(keel_bench::SearchHeap)
 KEEL_BENCH_DEFINE_MEASURED(keel_bench::LeanHeap)
 KEEL_BENCH_DEFINE_MEASURED(keel_bench::SevenStepHeap)
 KEEL_BENCH_DEFINE_MEASURED(keel_bench::ClaimHeap)
+KEEL_BENCH_DEFINE_MEASURED(keel_bench::QuickHeap)
 #undef KEEL_BENCH_DEFINE_MEASURED
 
 [[gnu::noinline]] void* glibc_malloc(std::size_t size) {

@@ -27,6 +27,8 @@ using LeanHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.statistics = fal
 using SevenStepHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.search_limit = 7}>;
 /// The default options with the shipped OOM policy that claims a reserve (oom_claim.hpp).
 using ClaimHeap = keel::Heap<keel::ClaimOnOom>;
+/// The default options with quick lists 8 deep (quick_flush.hpp, docs/design.md section 15).
+using QuickHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.quick_lists = 8}>;
 
 }  // namespace keel_bench
 
@@ -51,6 +53,7 @@ KEEL_BENCH_DECLARE_MEASURED(keel_bench::SearchHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::LeanHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::SevenStepHeap)
 KEEL_BENCH_DECLARE_MEASURED(keel_bench::ClaimHeap)
+KEEL_BENCH_DECLARE_MEASURED(keel_bench::QuickHeap)
 #undef KEEL_BENCH_DECLARE_MEASURED
 
 void* glibc_malloc(std::size_t size);

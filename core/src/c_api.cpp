@@ -7,13 +7,21 @@
 #include "keel/fault.hpp"
 #include "keel/heap.hpp"
 
+// The heap's options: the defaults (statistics, basic checks), unless the build names others as
+// designated initializers of keel::HeapOptions, e.g. -DKEEL_C_API_OPTIONS=".quick_lists = 8"
+// (scripts/replay-options.sh measures such builds). keel.h is the same for every choice.
+#ifndef KEEL_C_API_OPTIONS
+#define KEEL_C_API_OPTIONS
+#endif
+using CHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{KEEL_C_API_OPTIONS}>;
+
 struct keel_heap {
-  keel::Heap<> heap;
+  CHeap heap;
 };
 
 namespace {
 
-keel::Heap<>& heap_of(keel_heap* handle) {
+CHeap& heap_of(keel_heap* handle) {
   return handle->heap;
 }
 
@@ -55,7 +63,7 @@ keel_heap* keel_init(void* memory, size_t size) {
   const auto start = reinterpret_cast<std::uintptr_t>(memory);
   const std::uintptr_t aligned = keel::detail::align_up(start, alignof(keel_heap));
   const std::size_t front = aligned - start + sizeof(keel_heap);
-  if (size < front + keel::Heap<>::min_region) {
+  if (size < front + CHeap::min_region) {
     return nullptr;
   }
   auto* handle = ::new (reinterpret_cast<void*>(aligned)) keel_heap{};
@@ -76,8 +84,8 @@ int keel_claim(keel_heap* heap, void* memory, size_t size) {
   }
   // A span larger than the heap's largest region becomes several regions, while they take.
   const std::uintptr_t end = reinterpret_cast<std::uintptr_t>(memory) + size;
-  while (result && end - reinterpret_cast<std::uintptr_t>(result.extent().end()) >=
-                       keel::Heap<>::min_region) {
+  while (result &&
+         end - reinterpret_cast<std::uintptr_t>(result.extent().end()) >= CHeap::min_region) {
     std::byte* next = result.extent().end();
     result = heap_of(heap).claim(
         keel::Span{next, static_cast<std::size_t>(end - reinterpret_cast<std::uintptr_t>(next))});

@@ -149,4 +149,35 @@ TEST(Property, AllocationHeavyWithRegionChurn) {
   run_seeds<keel::Heap<>>(kOperations, mix);
 }
 
+// Deferred frees (HeapOptions::quick_lists, docs/design.md section 15): cached blocks between
+// live and free ones, flushed when a search fails and before region calls. validate() checks
+// the lists after every step.
+using QuickHeap = keel::Heap<keel::FailOnOom, keel::HeapOptions{.quick_lists = 4}>;
+TEST(Property, QuickLists) {
+  run_seeds<QuickHeap>(kOperations);
+}
+
+TEST(Property, QuickListsNearExhaustionWithRegionChurn) {
+  keel::test::Mix mix;
+  mix.allocate = 50;
+  mix.free = 20;
+  mix.max_size = 160;
+  mix.large_size = 3000;
+  mix.max_align_shift = 5;
+  mix.claim = 4;
+  mix.extend = 6;
+  mix.truncate = 8;
+  const Totals totals = run_seeds<keel::Heap<
+      keel::FailOnOom, keel::HeapOptions{.tags = true, .quick_lists = 8, .quick_largest = 512}>>(
+      kOperations, mix, 48 * 1024);
+  EXPECT_GT(totals.failed_allocations, 0U) << "never came near exhaustion";
+}
+
+TEST(Property, QuickListsNoStatisticsNoChecks) {
+  run_seeds<keel::Heap<keel::FailOnOom, keel::HeapOptions{.statistics = false,
+                                                          .checking = keel::Checking::none,
+                                                          .largest_block = 64 * 1024,
+                                                          .quick_lists = 2}>>(kOperations);
+}
+
 }  // namespace

@@ -52,6 +52,15 @@ struct HeapOptions {
   /// claim trims a span to one block of it (max_region), and extend refuses to pass that.
   /// At least 128.
   std::uint32_t largest_block = 0xFFFF'FFF8U;
+  /// Deferred frees of small blocks (docs/design.md section 15): how many freed blocks each
+  /// exact-size list may hold, 0 (the default) for none. A free of a block up to quick_largest
+  /// bytes whose list has room only pushes it; an allocate of that size pops it; the blocks
+  /// stay unmerged until a search fails or a region call flushes every list (at most
+  /// quick_lists blocks per size, each an O(1) merge). Faster small calls for memory held back:
+  /// needs Checking::none or basic and no hardening.
+  std::uint8_t quick_lists = 0;
+  /// The largest block, header included, that the lists hold (a multiple of the granule).
+  std::uint16_t quick_largest = 256;
 };
 
 /// The alignment of `allocate(size)` without an explicit alignment: the target's

@@ -8,13 +8,14 @@
 //   largest_block, section 13) found through two bitmaps (section 3). allocate takes the head of
 //   the request's own bin if it fits, else of the first non-empty bin whose every block fits
 //   (good fit, O(1)), else (only if options.search_limit is set) looks at that many blocks at
-//   most, and splits off the rest. free merges with free neighbours at once.
+//   most, and splits off the rest. free merges with free neighbours at once (or, with the
+//   quick_lists option, holds a small block for the next request of its size, section 15).
 //
 // Invariants (docs/design.md section 5; validate() checks all of them, check() the cheap ones)
 //   1. blocks tile each region exactly; 2. no two neighbours are both free; 3. PREV_USED equals
 //   the USED bit of the previous block; 4. a free block's footer equals its size and it is at
 //   least 16 bytes; 5. each free block is in the bin of its size and the bitmaps mirror the
-//   bins; 6. in use + free + overhead = claimed.
+//   bins; 6. in use + free + overhead = claimed; 7. (quick_lists) each cached block is listed once.
 //
 // Trade-offs
 //   Good fit rounds a request up to the next bin boundary, so a request near the size of the
@@ -40,6 +41,7 @@
 #include "keel/detail/counters.hpp"
 #include "keel/detail/fill.hpp"
 #include "keel/detail/format.hpp"
+#include "keel/detail/quick_lists.hpp"
 #include "keel/detail/region.hpp"
 #include "keel/detail/tools.hpp"
 #include "keel/fault.hpp"
@@ -276,87 +278,7 @@ class Heap {
   /// Returns the extent used, or why not: null_span (null or wrapping), too_small (less than
   /// min_region after trimming), overlaps (meets a region of this heap), out_of_reach (64-bit:
   /// outside the link window).
-  RegionResult claim(Span span) {
-    const Operation operation(*this);
-    std::uintptr_t first = 0;
-    std::uintptr_t sentinel = 0;
-    std::uintptr_t span_end = 0;
-    if (span.data == nullptr ||
-        __builtin_add_overflow(address_of(span.data), span.size, &span_end)) {
-      return RegionError::null_span;
-    }
-    if (!detail::layout_bounds(span, first, sentinel) ||
-        sentinel - first < detail::kRecordBytes + detail::bytes_of(detail::kMinBlockGranules)) {
-      return RegionError::too_small;
-    }
-    // At most one largest block per region (compared by difference: the sum could wrap).
-    if (sentinel - first - detail::kRecordBytes > detail::bytes_of(largest_granules())) {
-      sentinel = first + detail::kRecordBytes + detail::bytes_of(largest_granules());
-    }
-    std::uintptr_t base = window_base();
-    if constexpr (kWindowFloats) {
-      if (!window_fixed_) {
-        // Start the window kHalfWindow below the first region, so that it can grow, and later
-        // regions can lie, below it as well as above (docs/design.md section 4).
-        base = first >= kHalfWindow ? first - kHalfWindow : static_cast<std::uintptr_t>(-4);
-      }
-    }
-    if (!in_window(base, first, sentinel + detail::kSentinelBytes)) {
-      return RegionError::out_of_reach;
-    }
-    // A span beside all regions cannot overlap one: O(1), as an OOM policy's claim should be.
-    const std::uintptr_t extent_end = sentinel + detail::kSentinelBytes;
-    const bool beside = first_region_ == nullptr || first >= high_ || extent_end <= low_;
-    if (!beside && overlaps_region(first, extent_end, nullptr)) {
-      return RegionError::overlaps;
-    }
-    base_ = base;
-    if constexpr (kWindowFloats) {
-      window_fixed_ = true;
-    }
-    if (request_limit_ == 0) {
-      request_limit_ = max_request;
-    }
-
-    std::byte* record = as_pointer(first);
-    std::byte* end = as_pointer(sentinel);
-    detail::tools::hide(record, sentinel + detail::kSentinelBytes - first);
-    if constexpr (kGuarded) {
-      // One heap's check words must not vouch for another's blocks (issue 11, finding 1).
-      if (guard_.secret == 0) {
-        guard_.secret = static_cast<Word>((address_of(this) ^ first) * 0x9E3779B1U) | 1U;
-      }
-    }
-    detail::set_header(record, detail::kRecordHeader);
-    set_region_links(record, first_region_, nullptr, end);
-    if (first_region_ != nullptr) {
-      set_region_prev(first_region_, record);
-    }
-    first_region_ = record;
-    std::byte* block = record + detail::kRecordBytes;
-    const auto granules = static_cast<Word>((end - block) >> detail::kGranuleShift);
-    detail::set_header(block, detail::make_header(granules, detail::kPrevUsedBit));
-    detail::set_footer(block, granules);
-    detail::set_header(end, detail::make_header(0, detail::kUsedBit));
-    fill_free_interior(block, granules);
-    if (top_ != nullptr) {  // the new region's block becomes the top, the old top is binned
-      insert_free(top_, detail::granules_of(header_of(top_)));
-    }
-    top_ = block;
-    note_release();
-    if (beside) {
-      add_to_bounds(first, extent_end);
-    } else {
-      update_bounds();
-    }
-    if constexpr (kOptions.statistics) {
-      counters_.close_epoch();
-      counters_.claimed += sentinel + detail::kSentinelBytes - first;
-      counters_.overhead += detail::kRegionOverhead;
-      ++counters_.regions;
-    }
-    return Span{record, sentinel + detail::kSentinelBytes - first};
-  }
+  RegionResult claim(Span span);
 
   /// Grows `region` (an extent returned by claim, extend or truncate) to `grown`, at either or
   /// both ends. The new memory becomes free and merges with its neighbour. Returns the new
@@ -386,7 +308,7 @@ class Heap {
     std::byte* low = record;
     std::byte* high = sentinel + detail::kSentinelBytes;
     const Word first_header = header_of(first_block);
-    if (first_block != sentinel && (first_header & detail::kUsedBit) == 0) {
+    if (first_block != sentinel && (first_header & kNotFree) == 0) {
       low = next_block_of(first_block) - detail::kRecordBytes;
     }
     if ((header_of(sentinel) & detail::kPrevUsedBit) == 0 && first_block != sentinel) {
@@ -455,6 +377,14 @@ class Heap {
 
   /// The OOM policy object, for set-up and inspection.
   [[nodiscard]] Oom& oom_policy() { return oom_; }
+
+  /// Frees (merges and bins) every block held on the quick lists (HeapOptions::quick_lists).
+  /// O(quick_lists · sizes), a constant; allocate does it when a search fails. Returns whether
+  /// any block was held.
+  bool flush_quick_lists() {
+    const Operation operation(*this);
+    return flush_cached();
+  }
 
  private:
   enum class CallOom : bool { no, yes };
@@ -731,8 +661,7 @@ class Heap {
       return true;
     }
     const std::uintptr_t address = address_of(from_link(link));
-    return address >= low_ && address < high_ &&
-           (header_of(from_link(link)) & detail::kUsedBit) == 0;
+    return address >= low_ && address < high_ && (header_of(from_link(link)) & kNotFree) == 0;
   }
 
   // --- bins -------------------------------------------------------------------------------------
@@ -809,8 +738,7 @@ class Heap {
     if constexpr (kOptions.hardened) {
       const Word header = header_of(top_);
       const Word size = detail::granules_of(header);
-      if ((header & detail::kUsedBit) != 0 ||
-          size > (high_ - address_of(top_)) >> detail::kGranuleShift ||
+      if ((header & kNotFree) != 0 || size > (high_ - address_of(top_)) >> detail::kGranuleShift ||
           detail::footer_before(detail::next_block(top_, size)) != size) {
         guard_.broken = true;
         report_fault(Fault::corrupted_block, top_);
@@ -878,6 +806,9 @@ class Heap {
       if (bin == kNoBin) [[unlikely]] {
         if (fit == Fit::bins_first && top_fits(granules, align)) {
           return top_;
+        }
+        if constexpr (kQuickClasses != 0) {
+          return take_after_flush(granules, align, fit);
         }
         return kOptions.search_limit > 0 ? search_bounded(granules, align) : nullptr;
       }
@@ -953,13 +884,16 @@ class Heap {
     detail::set_header(block,
                        detail::make_header(size_granules, detail::kUsedBit | prev_used | padded));
     check_reused(block, block_end(block), original, detail::next_block(original, original_size));
+    count_allocation(size_granules + consumed_pad);
+    return hand_out(block, size, tag);
+  }
+  void count_allocation(Word granules) {
     if constexpr (kOptions.statistics) {
-      counters_.in_use += detail::bytes_of(size_granules + consumed_pad);
+      counters_.in_use += detail::bytes_of(granules);
       ++counters_.live;
       ++counters_.total;
       counters_.note_peak();
     }
-    return hand_out(block, size, tag);
   }
 
   /// Whether a request of `size` bytes can be served: one compare once request_limit_ is set;
@@ -1008,6 +942,13 @@ class Heap {
       }
     }
     const Word granules = granules_for_request(size);
+    if constexpr (kQuickClasses != 0) {
+      if (granules < kMinBlockGranules + kQuickClasses && align <= detail::kGranule) {
+        if (void* payload = take_cached(granules, size, tag)) {
+          return payload;
+        }
+      }
+    }
     for (unsigned attempt = 0;; ++attempt) {
       if (std::byte* block =
               take_block(granules, align, move == Move::yes ? Fit::bins_first : Fit::top_first)) {
@@ -1073,7 +1014,7 @@ class Heap {
     std::byte* next = detail::next_block(start, granules);
     const Word next_header = header_of(next);
     bool to_top = false;
-    if ((next_header & detail::kUsedBit) == 0) {
+    if ((next_header & kNotFree) == 0) {
       const Word next_granules = detail::granules_of(next_header);
       to_top = detach(next, next_granules);
       fill_absorbed_header(next);  // a second free of next's block must still look like one
@@ -1159,6 +1100,11 @@ class Heap {
       counters_.in_use -= detail::bytes_of(granules);
       --counters_.live;
     }
+    if constexpr (kQuickClasses != 0) {
+      if (start == block && defer_free(block, header)) {
+        return;
+      }
+    }
     make_free(start, granules, prev_used);
   }
 
@@ -1185,7 +1131,7 @@ class Heap {
     }
     std::byte* next = detail::next_block(block, old_granules);
     const Word next_header = header_of(next);
-    if ((next_header & detail::kUsedBit) != 0) {
+    if ((next_header & kNotFree) != 0) {
       return false;
     }
     const Word next_granules = detail::granules_of(next_header);
@@ -1239,8 +1185,7 @@ class Heap {
     std::byte* prev = detail::previous_block(block, prev_granules);
     std::byte* next = detail::next_block(block, old_granules);
     const Word next_header = header_of(next);
-    const Word next_granules =
-        (next_header & detail::kUsedBit) == 0 ? detail::granules_of(next_header) : 0;
+    const Word next_granules = (next_header & kNotFree) == 0 ? detail::granules_of(next_header) : 0;
     const Word total = prev_granules + old_granules + next_granules;
     if (total < wanted) {
       return nullptr;
@@ -1358,9 +1303,13 @@ class Heap {
       return true;
     }
     const Word granules = detail::granules_of(header);
-    return (header & detail::kUsedBit) == 0 && granules >= detail::kMinBlockGranules &&
-           granules <= ((limit - address_of(block)) >> detail::kGranuleShift) &&
-           detail::load_word(block + detail::bytes_of(granules) - detail::kHeaderBytes) == granules;
+    if (granules < detail::kMinBlockGranules ||
+        granules > ((limit - address_of(block)) >> detail::kGranuleShift)) {
+      return false;
+    }
+    return (detail::is_cached(header) && granules < detail::kMinBlockGranules + kQuickClasses) ||
+           ((header & kNotFree) == 0 && detail::load_word(block + detail::bytes_of(granules) -
+                                                          detail::kHeaderBytes) == granules);
   }
   /// The usable bytes of the top block or the largest in the highest bin (kLargestScan looked at).
   std::size_t largest_free_block() const;
@@ -1434,6 +1383,26 @@ class Heap {
   void shrink_end(std::byte* record, std::byte* sentinel, std::byte* new_sentinel);
   RegionResult release_region(std::byte* record);
 
+  // --- quick lists (detail/heap_quick.hpp, docs/design.md section 15) -------------------------
+  static constexpr unsigned kQuickClasses = detail::quick_classes(kOptions);
+  static constexpr Word kMinBlockGranules = detail::kMinBlockGranules;
+  /// The bits of a header that say "not free": USED, and with quick lists PADDED as well (a
+  /// cached block, detail::is_free). One bit where no block can be cached: Thumb-1 tests bit 0
+  /// alone in one instruction, a mask of two in two.
+  static constexpr Word kNotFree =
+      kQuickClasses != 0 ? detail::kUsedBit | detail::kPaddedBit : detail::kUsedBit;
+  static_assert(kQuickClasses == 0 || (kOptions.checking <= Checking::basic && !kOptions.hardened &&
+                                       kQuickClasses <= 256),
+                "HeapOptions::quick_lists needs Checking::none or basic, no hardening, and "
+                "quick_largest at most 256 granules");
+  bool defer_free(std::byte* block, Word header);
+  void* take_cached(Word granules, std::size_t size, AllocationTag tag);
+  [[gnu::noinline, gnu::cold]] std::byte* take_after_flush(Word granules, std::size_t align,
+                                                           Fit fit);
+  bool flush_cached();
+  ValidationResult validate_cached(std::size_t cached_found) const;
+  std::size_t cached_blocks() const;
+
   // --- state ------------------------------------------------------------------------------------
   // Every member starts as zero, so that a constinit heap lives in .bss, with no copy in flash.
   /// 64-bit targets: the window base once fixed (window_base()).
@@ -1471,6 +1440,10 @@ class Heap {
   [[no_unique_address]] std::conditional_t<kGuarded, Guard, NoGuard> guard_{};
   [[no_unique_address]] std::conditional_t<kOptions.histogram, SizeHistogram, detail::NoCounters>
       histogram_{};
+  [[no_unique_address]] std::conditional_t<
+      kQuickClasses != 0, detail::QuickLists<kQuickClasses != 0 ? kQuickClasses : 1>,
+      detail::NoQuickLists>
+      quick_{};
   /// Last, so that the heads past a limit (limit_blocks) can be left to a region.
   Word heads_[Bins::kBinCount] = {};
 #if defined(KEEL_TOOLS_ASAN) || defined(KEEL_TOOLS_VALGRIND)  // #if: clang 14 fails requires()
@@ -1484,4 +1457,5 @@ class Heap {
 }  // namespace keel
 
 #include "keel/detail/heap_inspect.hpp"
+#include "keel/detail/heap_quick.hpp"
 #include "keel/detail/heap_regions.hpp"

@@ -25,7 +25,7 @@ Statistics Heap<Oom, kOptions>::statistics() const {
     result.live_allocations = counters_.live;
     result.total_allocations = counters_.total;
     result.failed_allocations = counters_.failed;
-    result.free_blocks = counters_.free_blocks + (top_ != nullptr ? 1 : 0);
+    result.free_blocks = counters_.free_blocks + (top_ != nullptr ? 1 : 0) + cached_blocks();
     result.region_count = counters_.regions;
   }
   result.largest_free_block = largest_free_block();
@@ -80,6 +80,8 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   std::size_t claimed = 0;
   std::size_t regions = 0;
   std::size_t live = 0;
+  std::size_t cached_found = 0;  // blocks on the quick lists (section 15): free, not merged
+  std::size_t cached_bytes = 0;
   bool top_found = top_ == nullptr;
   const std::byte* previous_record = nullptr;
   for (std::byte* record = first_region_; record != nullptr; record = region_next(record)) {
@@ -108,6 +110,16 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
       }
       if (((header & kPrevUsedBit) != 0) != prev_used) {
         return fail(Violation::prev_used_mismatch, block);
+      }
+      if (is_cached(header)) {
+        if (pad_pending || granules >= kMinBlockGranules + kQuickClasses) {
+          return fail(Violation::free_list_broken, block);
+        }
+        ++cached_found;
+        cached_bytes += bytes_of(granules);
+        prev_used = true;  // its neighbours see it as used
+        block = next_block(block, granules);
+        continue;
       }
       const bool used = (header & kUsedBit) != 0;
       if (used) {
@@ -197,7 +209,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
         return fail(Violation::free_list_broken, block);
       }
       const Word header = header_of(block);
-      if ((header & kUsedBit) != 0 || granules_of(header) < kMinBlockGranules ||
+      if (!is_free(header) || granules_of(header) < kMinBlockGranules ||
           link_prev(block) != previous) {
         return fail(Violation::free_list_broken, block);
       }
@@ -227,10 +239,13 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   if (listed + top_count != free_found) {
     return fail(Violation::free_block_unlisted, nullptr);
   }
+  if (const ValidationResult cached = validate_cached(cached_found); !cached.ok()) {
+    return cached;
+  }
   if constexpr (kOptions.statistics) {
     // free_bytes() is claimed - overhead - in use: with those three right, invariant 6 holds
     // when it equals the free bytes found. No peak is below what is in use now.
-    if (counters_.in_use != in_use || counters_.free_bytes() != free_bytes ||
+    if (counters_.in_use != in_use || counters_.free_bytes() != free_bytes + cached_bytes ||
         counters_.live != live || counters_.epoch_peak < in_use ||
         counters_.free_blocks + top_count != free_found || counters_.claimed != claimed ||
         counters_.regions != regions || counters_.overhead != regions * kRegionOverhead) {

@@ -1,16 +1,100 @@
-// keel/detail/heap_regions.hpp: how keel::Heap moves a region's ends: the record relinked, the
-// memory added at either end merged into the free block beside it, the memory taken off either
-// end cut from the free block there, and a whole region released.
+// keel/detail/heap_regions.hpp: how keel::Heap claims a region and moves a region's ends: the
+// record relinked, the memory added at either end merged into the free block beside it, the
+// memory taken off either end cut from the free block there, and a whole region released.
 //
-// Kept apart from heap.hpp because none of it is on the allocation path: extend() and truncate(),
-// declared there with what they do, are defined here; they check what they are asked and then
-// call the helpers below. Each keeps the top block (docs/design.md section 3.1) at a region's
-// end: a block that was the top stays the top.
+// Kept apart from heap.hpp because none of it is on the allocation path: claim(), extend() and
+// truncate(), declared there with what they do, are defined here; they check what they are asked
+// and then call the helpers below. Each keeps the top block (docs/design.md section 3.1) at a
+// region's end: a block that was the top stays the top.
 #pragma once
 
 #include "keel/heap.hpp"
 
 namespace keel {
+
+/// claim() (heap.hpp says what it does): checks and lays out the span, then makes its one free
+/// block the top.
+template <typename Oom, HeapOptions kOptions>
+RegionResult Heap<Oom, kOptions>::claim(Span span) {
+  const Operation operation(*this);
+  std::uintptr_t first = 0;
+  std::uintptr_t sentinel = 0;
+  std::uintptr_t span_end = 0;
+  if (span.data == nullptr || __builtin_add_overflow(address_of(span.data), span.size, &span_end)) {
+    return RegionError::null_span;
+  }
+  if (!detail::layout_bounds(span, first, sentinel) ||
+      sentinel - first < detail::kRecordBytes + detail::bytes_of(detail::kMinBlockGranules)) {
+    return RegionError::too_small;
+  }
+  // At most one largest block per region (compared by difference: the sum could wrap).
+  if (sentinel - first - detail::kRecordBytes > detail::bytes_of(largest_granules())) {
+    sentinel = first + detail::kRecordBytes + detail::bytes_of(largest_granules());
+  }
+  std::uintptr_t base = window_base();
+  if constexpr (kWindowFloats) {
+    if (!window_fixed_) {
+      // Start the window kHalfWindow below the first region, so that it can grow, and later
+      // regions can lie, below it as well as above (docs/design.md section 4).
+      base = first >= kHalfWindow ? first - kHalfWindow : static_cast<std::uintptr_t>(-4);
+    }
+  }
+  if (!in_window(base, first, sentinel + detail::kSentinelBytes)) {
+    return RegionError::out_of_reach;
+  }
+  // A span beside all regions cannot overlap one: O(1), as an OOM policy's claim should be.
+  const std::uintptr_t extent_end = sentinel + detail::kSentinelBytes;
+  const bool beside = first_region_ == nullptr || first >= high_ || extent_end <= low_;
+  if (!beside && overlaps_region(first, extent_end, nullptr)) {
+    return RegionError::overlaps;
+  }
+  base_ = base;
+  if constexpr (kWindowFloats) {
+    window_fixed_ = true;
+  }
+  if (request_limit_ == 0) {
+    request_limit_ = max_request;
+  }
+
+  std::byte* record = as_pointer(first);
+  std::byte* end = as_pointer(sentinel);
+  detail::tools::hide(record, sentinel + detail::kSentinelBytes - first);
+  if constexpr (kGuarded) {
+    // One heap's check words must not vouch for another's blocks (issue 11, finding 1).
+    if (guard_.secret == 0) {
+      guard_.secret = static_cast<Word>((address_of(this) ^ first) * 0x9E3779B1U) | 1U;
+    }
+  }
+  detail::set_header(record, detail::kRecordHeader);
+  set_region_links(record, first_region_, nullptr, end);
+  if (first_region_ != nullptr) {
+    set_region_prev(first_region_, record);
+  }
+  first_region_ = record;
+  std::byte* block = record + detail::kRecordBytes;
+  const auto granules = static_cast<Word>((end - block) >> detail::kGranuleShift);
+  detail::set_header(block, detail::make_header(granules, detail::kPrevUsedBit));
+  detail::set_footer(block, granules);
+  detail::set_header(end, detail::make_header(0, detail::kUsedBit));
+  fill_free_interior(block, granules);
+  if (top_ != nullptr) {  // the new region's block becomes the top, the old top is binned
+    insert_free(top_, detail::granules_of(header_of(top_)));
+  }
+  top_ = block;
+  note_release();
+  if (beside) {
+    add_to_bounds(first, extent_end);
+  } else {
+    update_bounds();
+  }
+  if constexpr (kOptions.statistics) {
+    counters_.close_epoch();
+    counters_.claimed += sentinel + detail::kSentinelBytes - first;
+    counters_.overhead += detail::kRegionOverhead;
+    ++counters_.regions;
+  }
+  return Span{record, sentinel + detail::kSentinelBytes - first};
+}
 
 /// extend() (heap.hpp says what it does): checks the new extent, then grows either end.
 template <typename Oom, HeapOptions kOptions>
@@ -20,6 +104,7 @@ RegionResult Heap<Oom, kOptions>::extend(Span region, Span grown) {
   if (record == nullptr) {
     return RegionError::not_a_region;
   }
+  flush_cached();  // cached blocks merge first, so that the region's ends are free
   if (grown.data == nullptr || grown.data > region.data || region_end(grown) < region_end(region) ||
       region_end(grown) < address_of(grown.data)) {
     return RegionError::not_contained;
@@ -75,6 +160,7 @@ RegionResult Heap<Oom, kOptions>::truncate(Span region, Span keep) {
   if (record == nullptr) {
     return RegionError::not_a_region;
   }
+  flush_cached();  // cached blocks merge first, so that the region's ends are free
   if (keep.size == 0) {
     return release_region(record);
   }
