@@ -811,9 +811,11 @@ using EverythingHeap =
     keel::Heap<FailOnOom,
                HeapOptions{
                    .checking = Checking::full, .tags = true, .histogram = true, .hardened = true}>;
+/// Deferred frees (docs/design.md 15): lists 2 deep up to 128 bytes, so that inputs fill them.
+using QuickHeap = keel::Heap<FailOnOom, HeapOptions{.quick_lists = 2, .quick_largest = 128}>;
 
 /// The heap configurations an input can pick (byte 0).
-constexpr std::size_t kConfigurations = 8;
+constexpr std::size_t kConfigurations = 9;
 
 }  // namespace
 
@@ -834,7 +836,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 4: run<DebugHeap>(in); break;
     case 5: run<HardenedHeap>(in); break;
     case 6: run<EverythingHeap>(in); break;
-    default: run<BasicHeap, true>(in); break;
+    case 7: run<BasicHeap, true>(in); break;
+    default: run<QuickHeap>(in); break;
   }
   keel::set_fault_handler(previous);
   return 0;

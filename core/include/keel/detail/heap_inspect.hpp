@@ -111,7 +111,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
       if (((header & kPrevUsedBit) != 0) != prev_used) {
         return fail(Violation::prev_used_mismatch, block);
       }
-      if (is_cached(header)) {
+      if (kQuickClasses != 0 && is_cached(header)) {
         if (pad_pending || granules >= kMinBlockGranules + kQuickClasses) {
           return fail(Violation::free_list_broken, block);
         }
