@@ -957,7 +957,7 @@ def bounded_section(data, info):
       "both ways, and counts the one allocate that flushes them all and is served from a merged "
       "block (`keel_bench quick-flush`): **%d instructions**, %.0f per held block. No other call "
       "of such a heap does this work: a free never flushes, and the region calls that do "
-      "(extend, truncate) are not bounded calls anyway." % (
+      "(extend, truncate) are O(regions) already." % (
           q["held"], q["instructions"], q["instructions"] / q["held"]))
     w("")
     w("#### Worst single operations per trace (keel)")

@@ -139,5 +139,13 @@ int main() {
   tiny.max_align_shift = 6;
   check_configuration<keel::Heap<FailOnOom, HeapOptions{.largest_block = 1024}>>(
       "largest block 1 KiB", tiny);
+  // Quick lists (docs/design.md section 15): blocks held unmerged between binned ones, flushed
+  // when a search fails near exhaustion and before extend and truncate.
+  keel::test::Mix quick = small;
+  quick.claim = 4;
+  quick.extend = 6;
+  quick.truncate = 8;
+  check_configuration<keel::Heap<FailOnOom, HeapOptions{.quick_lists = 4, .quick_largest = 128}>>(
+      "quick lists near exhaustion, with region churn", quick);
   return keel::check::finish("test_property");
 }
