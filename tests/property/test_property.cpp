@@ -124,13 +124,19 @@ TEST(Property, SmallHeapFullChecksNearExhaustion) {
       kOperations, mix, 64 * 1024, kCostlySeedDivisor);
 }
 
-TEST(Property, SmallBlocksNearExhaustion) {
+/// Small blocks, more allocated than freed: over 4 buffers of 12 KiB, requests fail.
+keel::test::Mix small_blocks_near_exhaustion() {
   keel::test::Mix mix;
   mix.allocate = 50;
   mix.free = 20;
   mix.max_size = 160;
   mix.large_size = 3000;
   mix.max_align_shift = 5;
+  return mix;
+}
+
+TEST(Property, SmallBlocksNearExhaustion) {
+  const keel::test::Mix mix = small_blocks_near_exhaustion();
   // 4 buffers of 12 KiB: 128 live blocks fill them, so requests fail and truncate/extend meet
   // full regions.
   const Totals totals = run_seeds<keel::Heap<>>(kOperations, mix, 48 * 1024);
@@ -158,12 +164,7 @@ TEST(Property, QuickLists) {
 }
 
 TEST(Property, QuickListsNearExhaustionWithRegionChurn) {
-  keel::test::Mix mix;
-  mix.allocate = 50;
-  mix.free = 20;
-  mix.max_size = 160;
-  mix.large_size = 3000;
-  mix.max_align_shift = 5;
+  keel::test::Mix mix = small_blocks_near_exhaustion();
   mix.claim = 4;
   mix.extend = 6;
   mix.truncate = 8;
