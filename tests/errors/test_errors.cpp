@@ -93,14 +93,16 @@ bool one_granule_gap_between(const void* left, const void* payload) {
 /// One checking level (and the hardened option, and the largest block) as a type, for the typed
 /// tests.
 template <Checking kLevel, bool kHardened = false,
-          std::uint32_t kLargestBlock = HeapOptions{}.largest_block>
+          std::uint32_t kLargestBlock = HeapOptions{}.largest_block, std::uint8_t kQuick = 0>
 struct Level {
-  using HeapT =
-      Heap<FailOnOom,
-           HeapOptions{.checking = kLevel, .hardened = kHardened, .largest_block = kLargestBlock}>;
+  using HeapT = Heap<FailOnOom, HeapOptions{.checking = kLevel,
+                                            .hardened = kHardened,
+                                            .largest_block = kLargestBlock,
+                                            .quick_lists = kQuick}>;
   static constexpr Checking checking = kLevel;
   static constexpr bool hardened = kHardened;
   static constexpr bool small = kLargestBlock != HeapOptions{}.largest_block;
+  static constexpr bool quick = kQuick != 0;
 };
 
 template <typename L>
@@ -161,7 +163,9 @@ using Levels =
                      Level<Checking::debug>, Level<Checking::basic, true>,
                      // The small-heap bins (docs/design.md section 13): 8 per power of two.
                      Level<Checking::basic, false, 64 * 1024>,
-                     Level<Checking::full, true, 64 * 1024>>;
+                     Level<Checking::full, true, 64 * 1024>,
+                     // Quick lists (docs/design.md section 15): freed small blocks held.
+                     Level<Checking::basic, false, HeapOptions{}.largest_block, 4>>;
 
 class LevelNames {
  public:
@@ -174,7 +178,8 @@ class LevelNames {
       case Checking::full: name = "Full"; break;
       case Checking::debug: name = "Debug"; break;
     }
-    return (L::hardened ? name + "Hardened" : name) + (L::small ? "Small" : "");
+    return (L::hardened ? name + "Hardened" : name) + (L::small ? "Small" : "") +
+           (L::quick ? "Quick" : "");
   }
 };
 TYPED_TEST_SUITE(Errors, Levels, LevelNames);
@@ -241,6 +246,7 @@ TYPED_TEST(Errors, HugeSizes) {
     ASSERT_EQ(block[i], 7) << "a refused reallocate left the block as it was";
   }
   heap.free(block);
+  heap.flush_quick_lists();  // with quick lists the block is held, unmerged, until a flush
   EXPECT_TRUE(this->counts() == before);
   this->expect_no_fault();
   this->expect_valid();
@@ -879,6 +885,7 @@ TYPED_TEST(Errors, UseAfterFreeSeenWhenReallocateGrowsBackward) {
   void* guard = heap.allocate(16, 8);
   std::memset(b, 0x3C, 40);
   heap.free(x);
+  heap.flush_quick_lists();  // a held block (quick lists) is no free neighbour until flushed
   poke(x + 100, 0x55);
   void* moved = heap.reallocate(b, 220, 8);
   ASSERT_NE(moved, nullptr);
