@@ -59,7 +59,8 @@ struct HeapOptions {
   /// quick_lists blocks per size, each an O(1) merge). Faster small calls for memory held back:
   /// needs Checking::none or basic and no hardening.
   std::uint8_t quick_lists = 0;
-  /// The largest block, header included, that the lists hold (a multiple of the granule).
+  /// The largest block, header included, that the lists hold: rounded down to the granule, at
+  /// least 16, at most 256 granules (one list per block size up to it, 5 bytes of state each).
   std::uint16_t quick_largest = 256;
 };
 

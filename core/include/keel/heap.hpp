@@ -1391,10 +1391,11 @@ class Heap {
   /// alone in one instruction, a mask of two in two.
   static constexpr Word kNotFree =
       kQuickClasses != 0 ? detail::kUsedBit | detail::kPaddedBit : detail::kUsedBit;
-  static_assert(kQuickClasses == 0 || (kOptions.checking <= Checking::basic && !kOptions.hardened &&
-                                       kQuickClasses <= 256),
+  static_assert(kOptions.quick_lists == 0 ||
+                    (kOptions.checking <= Checking::basic && !kOptions.hardened &&
+                     kQuickClasses != 0 && kQuickClasses <= 256),
                 "HeapOptions::quick_lists needs Checking::none or basic, no hardening, and "
-                "quick_largest at most 256 granules");
+                "quick_largest from 16 bytes to 256 granules");
   bool defer_free(std::byte* block, Word header);
   void* take_cached(Word granules, std::size_t size, AllocationTag tag);
   [[gnu::noinline, gnu::cold]] std::byte* take_after_flush(Word granules, std::size_t align,
