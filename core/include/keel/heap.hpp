@@ -943,7 +943,7 @@ class Heap {
     }
     const Word granules = granules_for_request(size);
     if constexpr (kQuickClasses != 0) {
-      if (granules < kMinBlockGranules + kQuickClasses && align <= detail::kGranule) {
+      if (granules < detail::kMinBlockGranules + kQuickClasses && align <= detail::kGranule) {
         if (void* payload = take_cached(granules, size, tag)) {
           return payload;
         }
@@ -1385,9 +1385,8 @@ class Heap {
 
   // --- quick lists (detail/heap_quick.hpp, docs/design.md section 15) -------------------------
   static constexpr unsigned kQuickClasses = detail::quick_classes(kOptions);
-  static constexpr Word kMinBlockGranules = detail::kMinBlockGranules;
   /// The bits of a header that say "not free": USED, and with quick lists PADDED as well (a
-  /// cached block, detail::is_free). One bit where no block can be cached: Thumb-1 tests bit 0
+  /// cached block, detail::is_cached). One bit where no block can be cached: Thumb-1 tests bit 0
   /// alone in one instruction, a mask of two in two.
   static constexpr Word kNotFree =
       kQuickClasses != 0 ? detail::kUsedBit | detail::kPaddedBit : detail::kUsedBit;
@@ -1401,7 +1400,8 @@ class Heap {
   [[gnu::noinline, gnu::cold]] std::byte* take_after_flush(Word granules, std::size_t align,
                                                            Fit fit);
   bool flush_cached();
-  ValidationResult validate_cached(std::size_t cached_found) const;
+  template <typename InHeap>
+  ValidationResult validate_cached(std::size_t cached_found, InHeap in_heap) const;
   std::size_t cached_blocks() const;
 
   // --- state ------------------------------------------------------------------------------------

@@ -52,12 +52,9 @@ inline constexpr Word kFlagBits = 7U;
 inline constexpr unsigned kSizeShift = 3;  ///< the size sits above the three flags
 inline constexpr Word kMaxBlockGranules = (Word{1} << 29) - 1;
 
-/// A free block: USED and PADDED both clear. A freed block held on a quick list (a *cached*
-/// block, docs/design.md section 15) has USED clear and PADDED set, a pair no other block has:
-/// its neighbours treat it as used (no merge), free's checks as freed.
-[[nodiscard]] constexpr bool is_free(Word header) {
-  return (header & (kUsedBit | kPaddedBit)) == 0;
-}
+/// A freed block held on a quick list (a *cached* block, docs/design.md section 15) has USED
+/// clear and PADDED set, a pair no other block has (free blocks never carry PADDED): its
+/// neighbours treat it as used (no merge), free's checks as freed.
 [[nodiscard]] constexpr bool is_cached(Word header) {
   return (header & (kUsedBit | kPaddedBit)) == kPaddedBit;
 }

@@ -209,7 +209,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
         return fail(Violation::free_list_broken, block);
       }
       const Word header = header_of(block);
-      if (!is_free(header) || granules_of(header) < kMinBlockGranules ||
+      if ((header & kNotFree) != 0 || granules_of(header) < kMinBlockGranules ||
           link_prev(block) != previous) {
         return fail(Violation::free_list_broken, block);
       }
@@ -239,7 +239,7 @@ ValidationResult Heap<Oom, kOptions>::validate() const {
   if (listed + top_count != free_found) {
     return fail(Violation::free_block_unlisted, nullptr);
   }
-  if (const ValidationResult cached = validate_cached(cached_found); !cached.ok()) {
+  if (const ValidationResult cached = validate_cached(cached_found, in_heap); !cached.ok()) {
     return cached;
   }
   if constexpr (kOptions.statistics) {

@@ -22,9 +22,10 @@ bool Heap<Oom, kOptions>::defer_free(std::byte* block, Word header) {
     (void)header;
     return false;
   } else {
-    const unsigned list = detail::granules_of(header) - kMinBlockGranules;
-    if (list >= kQuickClasses || (detail::kPads && (header & detail::kPaddedBit) != 0)) {
-      return false;  // a padded block takes the bins: its pad in front would be lost
+    // release() passes no padded block (its pad in front would be lost): those take the bins.
+    const unsigned list = detail::granules_of(header) - detail::kMinBlockGranules;
+    if (list >= kQuickClasses) {
+      return false;
     }
     const unsigned count = quick_.counts[list];
     if (count >= kOptions.quick_lists) {
@@ -46,7 +47,7 @@ void* Heap<Oom, kOptions>::take_cached(Word granules, std::size_t size, Allocati
     (void)tag;
     return nullptr;
   } else {
-    const unsigned list = granules - kMinBlockGranules;
+    const unsigned list = granules - detail::kMinBlockGranules;
     const Word link = quick_.heads[list];
     if (link == 0) {
       return nullptr;
@@ -56,7 +57,7 @@ void* Heap<Oom, kOptions>::take_cached(Word granules, std::size_t size, Allocati
     if constexpr (kOptions.checking != Checking::none) {
       // A header overwritten while the block sat on the list: drop the list (its blocks stay
       // unusable, as any block whose header was destroyed) and take the bins.
-      if ((header & ~detail::kPrevUsedBit) != detail::make_header(granules, detail::kPaddedBit)) {
+      if (!detail::is_cached_of(header, granules)) {
         quick_.heads[list] = 0;
         quick_.counts[list] = 0;
         report_fault(Fault::corrupted_block, detail::payload_of(block));
@@ -110,23 +111,22 @@ std::size_t Heap<Oom, kOptions>::cached_blocks() const {
   return count;
 }
 
-/// validate()'s part for the lists: every entry a cached block of its list's size inside the
-/// heap, each list as long as its count and no longer than quick_lists, and as many entries as
-/// the walk found cached blocks (so none is unlisted and none listed twice).
+/// validate()'s part for the lists (`in_heap`: validate's test of a block address): every
+/// entry a cached block of its list's size inside the heap, each list as long as its count and no
+/// longer than quick_lists, and as many entries as the walk found cached blocks (so none is
+/// unlisted and none listed twice).
 template <typename Oom, HeapOptions kOptions>
-ValidationResult Heap<Oom, kOptions>::validate_cached(std::size_t cached_found) const {
+template <typename InHeap>
+ValidationResult Heap<Oom, kOptions>::validate_cached(std::size_t cached_found,
+                                                      InHeap in_heap) const {
   std::size_t listed = 0;
   if constexpr (kQuickClasses != 0) {
     for (unsigned list = 0; list < kQuickClasses; ++list) {
       unsigned length = 0;
       for (Word link = quick_.heads[list]; link != 0; link = link_next(from_link(link))) {
         std::byte* block = from_link(link);
-        const std::uintptr_t address = address_of(block);
-        if (address < low_ || address >= high_ ||
-            (address & (detail::kGranule - 1)) != detail::kGranule - detail::kHeaderBytes ||
-            ++length > kOptions.quick_lists ||
-            (header_of(block) & ~detail::kPrevUsedBit) !=
-                detail::make_header(list + kMinBlockGranules, detail::kPaddedBit)) {
+        if (!in_heap(address_of(block)) || ++length > kOptions.quick_lists ||
+            !detail::is_cached_of(header_of(block), list + detail::kMinBlockGranules)) {
           return ValidationResult{Violation::free_list_broken, block};
         }
       }

@@ -18,6 +18,12 @@ constexpr unsigned quick_classes(const HeapOptions& options) {
   return options.quick_largest / kGranule - kMinBlockGranules + 1;
 }
 
+/// Whether `header` is that of a cached block of `granules` (its PREV_USED bit either way): what
+/// allocate checks before it hands a popped block out, and validate() for every list entry.
+[[nodiscard]] constexpr bool is_cached_of(Word header, Word granules) {
+  return (header & ~kPrevUsedBit) == make_header(granules, kPaddedBit);
+}
+
 /// One LIFO list of cached blocks per size: a block of g granules is on list g -
 /// kMinBlockGranules. A head is a granule link (0: empty), as the bins' heads; a cached block's
 /// next link sits where a free block's does. Zero at start, as every member of a heap.
